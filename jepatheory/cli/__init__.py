@@ -1,0 +1,78 @@
+"""The ``jepatheory`` command line: one module per subcommand.
+
+Each subcommand module defines ``register(subparsers)`` (adding its parser with
+``set_defaults(func=run)``) and ``run(args) -> int``. Bad input exits 2 with one line
+naming the problem; no traceback unless ``JEPATHEORY_DEBUG=1``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from ..errors import JepaTheoryError
+
+#: Subcommands in the order ``--help`` lists them.
+COMMANDS = ["demo", "envs", "spectrum", "prove", "bound", "ladder", "simulate", "sweep",
+            "design", "relax", "bench"]
+
+DESCRIPTION = """\
+jepatheory: the generalization theory of JEPA-based world models, computed.
+
+JEPA pretraining is spectral learning on the conditional state-action graph: its loss is a
+low-rank factorization of the co-occurrence matrix T. This tool builds T for an MDP, checks
+the theory's identities, computes the constants of its bounds and runs simulations.
+
+examples:
+  jepatheory demo                         the whole story on four-rooms
+  jepatheory envs                         list environment families and parameters
+  jepatheory spectrum --env grid -p width=30 -p height=30 --k 16 --json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ._common import HelpFormatter
+
+    parser = argparse.ArgumentParser(prog="jepatheory", description=DESCRIPTION,
+                                     formatter_class=HelpFormatter)
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"jepatheory {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue  # subcommand not part of this build
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except (JepaTheoryError, FileNotFoundError, MemoryError) as exc:
+        if os.environ.get("JEPATHEORY_DEBUG"):
+            raise
+        print(f"jepatheory {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"jepatheory {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # pragma: no cover - internal errors
+        if os.environ.get("JEPATHEORY_DEBUG"):
+            raise
+        print(f"jepatheory {args.command}: internal error: {type(exc).__name__}: {exc} "
+              "(rerun with JEPATHEORY_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

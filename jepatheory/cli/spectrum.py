@@ -1,0 +1,76 @@
+"""``jepatheory spectrum``: singular values of T, tail_k, and their accuracy."""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from .._results import table
+from ..cooccurrence import CoOccurrence
+from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
+                      print_json, say, write_csv)
+
+EPILOG = ENV_HELP + """
+examples:
+  jepatheory spectrum                                   four-rooms, top 16
+  jepatheory spectrum --env grid -p width=100 -p height=100 --k 32 --json
+  jepatheory spectrum --mdp my_mdp.npz --k 8 --csv spectrum.csv --plot spectrum.png
+
+JSON keys: singular_values (descending, top k), tail (tail_k for k = 0..K), frobenius_sq,
+n_left, n_right (support sizes), residuals (error bound per singular value), method,
+certified, uncovered, unreachable, env.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("spectrum", help="singular values of T and tail_k",
+                       description="Top-k singular values of the co-occurrence matrix T "
+                       "(THEORY D2) with residuals, tail_k = sum_{i>k} sigma_i^2 and ||T||_F^2.",
+                       epilog=EPILOG, formatter_class=HelpFormatter)
+    add_env_args(p)
+    p.add_argument("--k", type=int, default=16, help="number of singular values")
+    p.add_argument("--method", choices=["auto", "dense", "sparse"], default="auto",
+                   help="dense LAPACK or iterative sparse (auto picks by size)")
+    add_output_args(p)
+    p.add_argument("--csv", metavar="FILE", help="write i, sigma_i, residual_i, tail_i as CSV")
+    p.add_argument("--plot", metavar="FILE", help="plot spectrum and tail (needs 'plot' extra)")
+    p.set_defaults(func=run)
+
+
+def spectrum_payload(C: CoOccurrence, k: int, method: str = "auto", seed: int = 0) -> dict:
+    k = min(k, min(C.n_left, C.n_right))
+    s = C.spectrum(k, method=method) if seed == 0 else C.spectrum(k, method=method, seed=seed)
+    return dict(env=env_info(C.mdp), k=k, singular_values=s.singular_values,
+                tail=s.tail, frobenius_sq=s.frobenius_sq, n_left=C.n_left, n_right=C.n_right,
+                residuals=s.residuals, max_error=s.max_error, method=s.method,
+                certified=s.certified, certificate=s.certificate, seconds=s.seconds,
+                uncovered=int(C.uncovered.size), unreachable=int(C.unreachable.size))
+
+
+def spectrum_rows(payload: dict) -> list[dict]:
+    s, res, tail = payload["singular_values"], payload["residuals"], payload["tail"]
+    return [dict(i=i + 1, sigma=float(s[i]), sigma_sq=float(s[i] ** 2),
+                 residual=float(res[i]), tail=float(tail[i + 1])) for i in range(len(s))]
+
+
+def run(args: argparse.Namespace) -> int:
+    mdp, nu = load_env(args)
+    C = CoOccurrence(mdp, nu)
+    payload = spectrum_payload(C, args.k, args.method, args.seed)
+    if args.csv:
+        write_csv(args.csv, spectrum_rows(payload))
+    if args.plot:
+        from ..plots import plot_spectrum
+        plot_spectrum(payload, args.plot)
+    if args.json:
+        print_json(payload)
+        return 0
+    say(args, f"{mdp!r}")
+    say(args, f"T: {C.n_left} x {C.n_right} on the supports, ||T||_F^2 = "
+        f"{payload['frobenius_sq']:.6g}; uncovered pairs {payload['uncovered']}, "
+        f"unreachable states {payload['unreachable']}")
+    say(args, f"method {payload['method']}, certified={payload['certified']}, "
+        f"max error bound {payload['max_error']:.2e}, {payload['seconds']:.2f}s")
+    say(args, table(spectrum_rows(payload)))
+    say(args, f"tail_0 = {float(np.asarray(payload['tail'])[0]):.6g}")
+    return 0

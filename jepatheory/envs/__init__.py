@@ -1,0 +1,126 @@
+"""Environment families (THEORY D5, D6) and a registry the command line uses.
+
+Every family is a function returning a validated :class:`~jepatheory.mdp.MDP`; its keyword
+parameters (with defaults) are the family's parameters. Slip semantics for the grid-like
+families: the intended move with probability ``1 - slip``, each other move with
+``slip / (m - 1)``. With ``slip = 0`` the dynamics are deterministic and, by F5, every
+singular value of T is 1: there is no low-rank structure and no latent-dimension
+trade-off. Use a slip, stochastic blocks or rich observations to get one.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ..errors import EnvParameterError
+from ..mdp import MDP
+from .block import block_mdp
+from .graphs import expander, random_sparse, sbm, tree
+from .grids import FOUR_ROOMS, chain, four_rooms, grid, maze, ring, rooms
+from .gym import from_gymnasium, gym_env
+from .textbook import SB35_OPTIMAL_VALUES, SB35_RANDOM_VALUES, sutton_barto_3_5
+
+__all__ = [
+    "FAMILIES", "Family", "make_env", "parse_env_params", "DEFAULT_ENV",
+    "chain", "ring", "grid", "four_rooms", "rooms", "maze", "expander", "tree",
+    "random_sparse", "sbm", "block_mdp", "sutton_barto_3_5", "gym_env", "from_gymnasium",
+    "FOUR_ROOMS", "SB35_RANDOM_VALUES", "SB35_OPTIMAL_VALUES",
+]
+
+DEFAULT_ENV = "four-rooms"
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    build: Callable[..., MDP]
+    summary: str
+    extra: str | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Parameter name -> default."""
+        return {p.name: p.default for p in inspect.signature(self.build).parameters.values()}
+
+
+_FAMS = [
+    Family("chain", chain, "path of n states, left/right with slip"),
+    Family("ring", ring, "cycle of n states, two directions with slip"),
+    Family("grid", grid, "open 2-D grid, 4 actions with slip (vectorized to 1e6+ states)"),
+    Family("four-rooms", four_rooms, "Sutton-Precup-Singh four-rooms, 104 states, slip 1/3"),
+    Family("rooms", rooms, "rooms and doors from an ASCII map ('#' walls, 'G' goal, '/' rows)"),
+    Family("maze", maze, "perfect maze (random spanning tree of a grid), 4 actions"),
+    Family("expander", expander, "random regular graph, action i = i-th neighbour"),
+    Family("tree", tree, "complete tree, actions parent/children"),
+    Family("random-sparse", random_sparse, "random successors with Dirichlet probabilities"),
+    Family("sbm", sbm, "stochastic-block clustered MDP (sharp low rank)"),
+    Family("block-mdp", block_mdp, "rich-observation block MDP with features x (D6)"),
+    Family("sutton-barto-3.5", sutton_barto_3_5, "textbook 5x5 gridworld, deterministic"),
+    Family("gym", gym_env, "gymnasium toy_text import (FrozenLake-v1, CliffWalking-v1, "
+           "Taxi-v3)", extra="gym"),
+]
+FAMILIES: dict[str, Family] = {f.name: f for f in _FAMS}
+
+
+def _convert(family: str, key: str, raw: Any, default: Any) -> Any:
+    if not isinstance(raw, str):
+        return raw
+    try:
+        if isinstance(default, bool):
+            low = raw.lower()
+            if low not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError
+            return low in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(Fraction(raw))  # accepts 0.25 and 1/3; never evaluates code
+    except (ValueError, ZeroDivisionError):
+        kind = type(default).__name__
+        raise EnvParameterError(f"{family}: parameter {key}={raw!r} is not a valid {kind}") \
+            from None
+    return raw
+
+
+def parse_env_params(name: str, items: Iterable[str]) -> dict[str, Any]:
+    """Parse ``["slip=0.2", "n=30"]`` into typed keyword arguments for family ``name``."""
+    fam = _family(name)
+    defaults = fam.params
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise EnvParameterError(f"{name}: parameter {item!r} is not KEY=VALUE")
+        key, raw = item.split("=", 1)
+        key = key.strip().replace("-", "_")
+        if key not in defaults:
+            raise EnvParameterError(f"{name}: unknown parameter {key!r}; "
+                                    f"known: {', '.join(defaults)}")
+        out[key] = _convert(name, key, raw.strip(), defaults[key])
+    return out
+
+
+def _family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise EnvParameterError(f"unknown environment {name!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def make_env(name: str = DEFAULT_ENV, **params: Any) -> MDP:
+    """Build family ``name`` with ``params`` (strings are converted by the defaults' types).
+
+    ``name`` may also carry parameters: ``"chain:n=30,slip=0.2"``.
+    """
+    if ":" in name:
+        name, rest = name.split(":", 1)
+        params = {**parse_env_params(name, [p for p in rest.split(",") if p]), **params}
+    fam = _family(name)
+    defaults = fam.params
+    for key in params:
+        if key not in defaults:
+            raise EnvParameterError(f"{name}: unknown parameter {key!r}; "
+                                    f"known: {', '.join(defaults)}")
+    typed = {k: _convert(name, k, v, defaults[k]) for k, v in params.items()}
+    return fam.build(**typed)

@@ -1,0 +1,46 @@
+"""Shared builders: deterministic move tables with slip, goal rewards."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from ..errors import EnvParameterError
+
+
+def check_prob(name: str, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise EnvParameterError(f"{name} = {value!r} must be in [0, 1]")
+    return float(value)
+
+
+def slip_kernel(moves: NDArray[np.int64], slip: float) -> sp.csr_array:
+    r"""Flat kernel ``(N*m, N)`` from a deterministic move table ``moves[s, a] = s'``.
+
+    The intended move happens with probability ``1 - slip``; each of the other ``m - 1``
+    moves with probability ``slip / (m - 1)`` (Sutton, Precup and Singh's four-rooms
+    convention: slip 1/3 gives 2/3 intended and 1/9 for each other direction). With
+    ``slip = 0`` the dynamics are deterministic (F5: flat spectrum).
+    """
+    N, m = moves.shape
+    check_prob("slip", slip)
+    rows = np.repeat(np.arange(N * m), m)
+    # for row (s, a) the candidate moves are moves[s, b] for every b
+    cols = np.repeat(moves, m, axis=0).ravel()
+    a_of = np.tile(np.repeat(np.arange(m), m), N)
+    b_of = np.tile(np.arange(m), N * m)
+    if m == 1:
+        w = np.ones_like(cols, dtype=float)
+    else:
+        w = np.where(a_of == b_of, 1.0 - slip, slip / (m - 1))
+    keep = w > 0
+    P = sp.csr_array((w[keep], (rows[keep], cols[keep])), shape=(N * m, N))
+    P.sum_duplicates()
+    return P
+
+
+def goal_reward(N: int, m: int, goal: int | NDArray[np.int64]) -> NDArray[np.float64]:
+    """``r[s, a] = 1`` at the goal state(s), 0 elsewhere."""
+    r = np.zeros((N, m))
+    r[np.atleast_1d(goal)] = 1.0
+    return r

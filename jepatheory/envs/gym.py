@@ -1,0 +1,71 @@
+"""Importers for gymnasium toy_text environments that expose ``unwrapped.P``
+(FrozenLake, CliffWalking, Taxi). Requires the ``gym`` extra.
+
+``P[s][a]`` is a list of ``(prob, next_state, reward, terminated)``. A terminating
+transition leads to the next state, which is made absorbing with reward 0 when it is
+terminal (no transition in gymnasium ever leaves it in the episode's sense).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._optional import require
+from ..errors import EnvParameterError
+from ..mdp import MDP
+
+
+def from_gymnasium(env: Any, gamma: float = 0.9, name: str | None = None) -> MDP:
+    """Convert a gymnasium environment (or its ``unwrapped``) with a tabular ``P``."""
+    u = getattr(env, "unwrapped", env)
+    if not hasattr(u, "P"):
+        raise EnvParameterError(f"{type(u).__name__} has no tabular 'P' (toy_text only)")
+    table = u.P
+    N = int(u.observation_space.n)
+    m = int(u.action_space.n)
+    terminal = np.zeros(N, dtype=bool)
+    for s in range(N):
+        for a in range(m):
+            for prob, s2, _rew, done in table[s][a]:
+                if done and prob > 0:
+                    terminal[int(s2)] = True
+    rows, cols, vals = [], [], []
+    r = np.zeros((N, m))
+    for s in range(N):
+        for a in range(m):
+            if terminal[s]:
+                rows.append(s * m + a), cols.append(s), vals.append(1.0)
+                continue
+            for prob, s2, rew, _done in table[s][a]:
+                rows.append(s * m + a), cols.append(int(s2)), vals.append(float(prob))
+                r[s, a] += float(prob) * float(rew)
+    P = sp.csr_array((vals, (rows, cols)), shape=(N * m, N))
+    rho0 = None
+    isd = getattr(u, "initial_state_distrib", None)
+    if isd is not None:
+        rho0 = np.asarray(isd, dtype=float)
+        rho0 = rho0 / rho0.sum()
+    spec = getattr(u, "spec", None)
+    nm = name or (spec.id if spec is not None else type(u).__name__)
+    return MDP.from_flat(P, N, m, r, gamma, rho0, name=nm,
+                         meta=dict(family="gym", id=nm, terminal=np.flatnonzero(terminal).tolist()),
+                         warn=False)
+
+
+def gym_env(id: str = "FrozenLake-v1", gamma: float = 0.9, is_slippery: bool = True,
+            map_name: str = "4x4") -> MDP:
+    """Make and import a gymnasium toy_text environment by id."""
+    gym = require("gymnasium")
+    kwargs: dict[str, Any] = {}
+    if id.startswith("FrozenLake"):
+        kwargs = dict(is_slippery=bool(is_slippery), map_name=map_name)
+    try:
+        env = gym.make(id, **kwargs)
+    except Exception as exc:
+        raise EnvParameterError(f"gymnasium could not make {id!r}: {exc}") from None
+    try:
+        return from_gymnasium(env, gamma)
+    finally:
+        env.close()

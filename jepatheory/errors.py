@@ -1,0 +1,90 @@
+"""Typed errors and warnings of jepatheory.
+
+Every error raised on bad user input is a subclass of :class:`ValueError` or
+:class:`TypeError` and names the offending value, so that scripts can catch it and
+the command line can print it as one line.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "JepaTheoryError",
+    "MDPError",
+    "ShapeError",
+    "NonFiniteError",
+    "NegativeProbabilityError",
+    "RowSumError",
+    "DiscountError",
+    "DistributionError",
+    "EmptyMDPError",
+    "EnvParameterError",
+    "MDPFileError",
+    "SpectrumError",
+    "MissingExtraError",
+    "OddMDPWarning",
+    "ExpressionError",
+    "SolverError",
+]
+
+
+class JepaTheoryError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class MDPError(JepaTheoryError, ValueError):
+    """An MDP (kernel, reward, discount, start or data distribution) is invalid."""
+
+
+class ShapeError(MDPError):
+    """An array has the wrong shape."""
+
+
+class NonFiniteError(MDPError):
+    """An array holds NaN or infinity."""
+
+
+class NegativeProbabilityError(MDPError):
+    """A probability is negative."""
+
+
+class RowSumError(MDPError):
+    """A row of P (one state-action pair) does not sum to 1."""
+
+
+class DiscountError(MDPError):
+    """gamma is outside [0, 1)."""
+
+
+class DistributionError(MDPError):
+    """rho0, nu or another distribution is not a probability vector."""
+
+
+class EmptyMDPError(MDPError):
+    """The state set or the action set is empty."""
+
+
+class EnvParameterError(JepaTheoryError, ValueError):
+    """An environment family got an unknown or invalid parameter."""
+
+
+class MDPFileError(MDPError):
+    """An MDP file could not be read (missing array, not an .npz, ...)."""
+
+
+class SpectrumError(JepaTheoryError, ValueError):
+    """The spectrum routine was asked for something it cannot deliver."""
+
+
+class ExpressionError(JepaTheoryError, ValueError):
+    """A user-supplied expression string was rejected by the restricted parser."""
+
+
+class SolverError(JepaTheoryError, RuntimeError):
+    """A numerical or convex solver failed; the message names its status."""
+
+
+class MissingExtraError(JepaTheoryError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+
+class OddMDPWarning(UserWarning):
+    """Legal but unusual input: absorbing states, unreachable states, uncovered pairs."""

@@ -1,0 +1,183 @@
+r"""Exact MDP solvers on sparse kernels: policy evaluation, value and policy iteration,
+and the discounted state-action occupancy :math:`d^\pi` (used by T3).
+
+Policies are arrays ``pi[s, a]`` (rows sum to 1) or integer arrays of actions
+``pi[s]`` (deterministic); :func:`as_policy_matrix` converts both to the sparse
+``(N, N*m)`` matrix :math:`\Pi` with :math:`\Pi[s, s m + a] = \pi(a\mid s)`, so that
+:math:`P_\pi = \Pi P_{sa}` and :math:`r_\pi = \Pi\, \mathrm{vec}(r)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from numpy.typing import ArrayLike, NDArray
+
+from ._results import Result
+from .errors import DistributionError, ShapeError
+from .mdp import MDP
+
+__all__ = [
+    "as_policy_matrix",
+    "policy_kernel",
+    "policy_evaluation",
+    "q_from_v",
+    "value_iteration",
+    "policy_iteration",
+    "optimal_policy",
+    "occupancy",
+    "PlanResult",
+    "DIRECT_SOLVE_MAX_N",
+]
+
+#: Above this many states linear systems are solved iteratively instead of by sparse LU.
+DIRECT_SOLVE_MAX_N = 200_000
+
+
+def as_policy_matrix(mdp: MDP, pi: ArrayLike) -> sp.csr_array:
+    """The sparse ``(N, N*m)`` policy matrix of a deterministic or stochastic policy."""
+    N, m = mdp.n_states, mdp.n_actions
+    arr = np.asarray(pi)
+    rows = np.arange(N)
+    if arr.ndim == 1:
+        if arr.shape != (N,):
+            raise ShapeError(f"policy: expected {N} actions, got shape {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.integer):
+            if not np.all(np.mod(arr, 1) == 0):
+                raise ShapeError("policy: a 1-D policy must hold integer actions")
+            arr = arr.astype(np.int64)
+        if arr.min() < 0 or arr.max() >= m:
+            bad = int(np.flatnonzero((arr < 0) | (arr >= m))[0])
+            raise ShapeError(f"policy[{bad}] = {arr[bad]} is not an action in [0, {m})")
+        return sp.csr_array((np.ones(N), (rows, rows * m + arr)), shape=(N, N * m))
+    arr = np.asarray(arr, dtype=float)
+    if arr.shape != (N, m):
+        raise ShapeError(f"policy: expected shape ({N}, {m}), got {arr.shape}")
+    if (arr < 0).any() or not np.isfinite(arr).all():
+        s, a = np.argwhere((arr < 0) | ~np.isfinite(arr))[0]
+        raise DistributionError(f"policy[{s}, {a}] = {arr[s, a]!r} is not a probability")
+    dev = np.abs(arr.sum(axis=1) - 1)
+    if (dev > 1e-8).any():
+        s = int(np.argmax(dev))
+        raise DistributionError(f"policy[{s}, :] sums to {arr[s].sum():.10g}, not 1")
+    cols = rows[:, None] * m + np.arange(m)[None, :]
+    return sp.csr_array((arr.ravel(), (np.repeat(rows, m), cols.ravel())), shape=(N, N * m))
+
+
+def policy_kernel(mdp: MDP, pi: ArrayLike) -> tuple[sp.csr_array, NDArray[np.float64]]:
+    r"""``(P_pi, r_pi)``: the state kernel and reward of policy ``pi``."""
+    Pi = as_policy_matrix(mdp, pi)
+    return sp.csr_array(Pi @ mdp.P_sa), Pi @ mdp.r.ravel()
+
+
+def _solve(A: sp.csr_array, b: NDArray[np.float64], gamma: float) -> NDArray[np.float64]:
+    """Solve ``A x = b`` with ``A = I - gamma M`` (M stochastic or its transpose)."""
+    n = A.shape[0]
+    if n <= DIRECT_SOLVE_MAX_N:
+        return np.asarray(spla.spsolve(sp.csc_array(A), b))
+    x, info = spla.gmres(A, b, rtol=1e-12, atol=0.0, restart=50, maxiter=2000)
+    if info != 0:  # pragma: no cover - gmres on I - gamma P converges for gamma < 1
+        x, info = spla.bicgstab(A, b, x0=x, rtol=1e-12, atol=0.0, maxiter=20000)
+    return np.asarray(x)
+
+
+def policy_evaluation(mdp: MDP, pi: ArrayLike) -> NDArray[np.float64]:
+    r""":math:`V^\pi = (I - \gamma P_\pi)^{-1} r_\pi` (exact; sparse LU or GMRES)."""
+    P_pi, r_pi = policy_kernel(mdp, pi)
+    A = sp.identity(mdp.n_states, format="csr") - mdp.gamma * P_pi
+    return _solve(sp.csr_array(A), r_pi, mdp.gamma)
+
+
+def q_from_v(mdp: MDP, V: NDArray[np.float64]) -> NDArray[np.float64]:
+    r""":math:`Q(s,a) = r(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')`, shape ``(N, m)``."""
+    return mdp.r + mdp.gamma * (mdp.P_sa @ V).reshape(mdp.n_states, mdp.n_actions)
+
+
+@dataclass(frozen=True, repr=False)
+class PlanResult(Result):
+    """Optimal values and a greedy deterministic policy (ties: lowest action index)."""
+
+    V: NDArray[np.float64]
+    Q: NDArray[np.float64]
+    policy: NDArray[np.int64]
+    iterations: int
+    method: str
+    residual: float
+
+    def value(self, rho0: NDArray[np.float64]) -> float:
+        return float(rho0 @ self.V)
+
+
+def value_iteration(mdp: MDP, tol: float = 1e-10, max_iter: int = 100_000,
+                    V0: NDArray[np.float64] | None = None) -> PlanResult:
+    r"""Value iteration until :math:`\|V_{t+1}-V_t\|_\infty \le tol (1-\gamma)/(2\gamma)`,
+    which makes the greedy policy's value within ``tol`` of optimal."""
+    N, m, g = mdp.n_states, mdp.n_actions, mdp.gamma
+    V = np.zeros(N) if V0 is None else np.array(V0, dtype=float)
+    thresh = tol * (1 - g) / (2 * g) if g > 0 else np.inf
+    it = 0
+    res = np.inf
+    for it in range(1, max_iter + 1):
+        Q = q_from_v(mdp, V)
+        V_new = Q.max(axis=1)
+        res = float(np.max(np.abs(V_new - V)))
+        V = V_new
+        if res <= thresh:
+            break
+    Q = q_from_v(mdp, V)
+    return PlanResult(V=V, Q=Q, policy=np.argmax(Q, axis=1), iterations=it,
+                      method="value_iteration", residual=res)
+
+
+def policy_iteration(mdp: MDP, pi0: ArrayLike | None = None, max_iter: int = 1000) -> PlanResult:
+    """Howard's policy iteration with exact evaluation; stops when the greedy policy is
+    stable (improvement below 1e-12 relative). Optimal up to solver precision."""
+    N = mdp.n_states
+    if pi0 is None:
+        pi = value_iteration(mdp, tol=1e-3, max_iter=200).policy
+    else:
+        pi = np.asarray(pi0, dtype=np.int64)
+    V = policy_evaluation(mdp, pi)
+    it = 0
+    for it in range(1, max_iter + 1):
+        Q = q_from_v(mdp, V)
+        best = Q.max(axis=1)
+        cur = Q[np.arange(N), pi]
+        improve = best > cur + 1e-12 * (1 + np.abs(cur))
+        if not improve.any():
+            break
+        pi = np.where(improve, np.argmax(Q, axis=1), pi)
+        V = policy_evaluation(mdp, pi)
+    Q = q_from_v(mdp, V)
+    res = float(np.max(np.abs(Q.max(axis=1) - V)))
+    return PlanResult(V=V, Q=Q, policy=pi, iterations=it, method="policy_iteration",
+                      residual=res)
+
+
+def optimal_policy(mdp: MDP, method: str = "pi") -> PlanResult:
+    """Optimal values and policy: ``method`` is ``"pi"`` (policy iteration, default) or
+    ``"vi"`` (value iteration)."""
+    if method in ("pi", "policy_iteration"):
+        return policy_iteration(mdp)
+    if method in ("vi", "value_iteration"):
+        return value_iteration(mdp)
+    raise ValueError(f"optimal_policy: unknown method {method!r} (use 'pi' or 'vi')")
+
+
+def occupancy(mdp: MDP, pi: ArrayLike, rho0: ArrayLike | None = None) -> NDArray[np.float64]:
+    r"""Normalized discounted state-action occupancy of ``pi`` under the true kernel:
+
+    .. math:: d^\pi(s,a) = (1-\gamma)\sum_t \gamma^t \Pr(s_t=s, a_t=a \mid \rho_0, \pi),
+
+    returned with shape ``(N, m)``; it sums to 1.
+    """
+    rho = mdp.rho0 if rho0 is None else np.asarray(rho0, dtype=float)
+    Pi = as_policy_matrix(mdp, pi)
+    P_pi = sp.csr_array(Pi @ mdp.P_sa)
+    A = sp.identity(mdp.n_states, format="csr") - mdp.gamma * sp.csr_array(P_pi.T)
+    d_s = (1 - mdp.gamma) * _solve(sp.csr_array(A), rho, mdp.gamma)
+    d_s = np.clip(d_s, 0.0, None)
+    d_sa = (Pi.T @ d_s).reshape(mdp.n_states, mdp.n_actions)
+    return d_sa / d_sa.sum()
