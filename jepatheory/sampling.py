@@ -1,0 +1,142 @@
+r"""Pretraining data: n i.i.d. transitions :math:`(s,a,s') \sim \nu(s,a)P(s'|s,a)` (THEORY
+"Setting"), behaviour-policy rollouts, and the empirical (plug-in) co-occurrence matrix
+
+.. math:: \hat T = D_{\hat\nu}^{-1/2} J_n D_{\hat q}^{-1/2},\qquad J_n = \text{counts}/n
+
+of T4b. :func:`empirical_cooccurrence` returns it as a :class:`CoOccurrence` of the count
+model ``P_n(s'|s,a) = n(s,a,s')/n(s,a)`` under ``nu_hat`` (uncovered pairs get a self-loop
+that carries no mass), so everything defined for T applies to :math:`\hat T` unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from .cooccurrence import CoOccurrence
+from .data import validate_nu
+from .errors import MDPError
+from .mdp import MDP
+from .solvers import as_policy_matrix
+
+__all__ = ["Dataset", "sample_transitions", "sample_next", "rollouts", "count_model",
+           "empirical_cooccurrence"]
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Transitions ``(s[i], a[i], s2[i])``; ``pair = s * m + a`` is the flat left index."""
+
+    s: NDArray[np.int64]
+    a: NDArray[np.int64]
+    s2: NDArray[np.int64]
+    n_states: int
+    n_actions: int
+
+    @property
+    def n(self) -> int:
+        return int(self.s.size)
+
+    @property
+    def pair(self) -> NDArray[np.int64]:
+        return self.s * self.n_actions + self.a
+
+    def counts(self) -> sp.csr_array:
+        """``n(s,a,s')`` as a sparse ``(N*m, N)`` matrix."""
+        N, m = self.n_states, self.n_actions
+        C = sp.csr_array((np.ones(self.n), (self.pair, self.s2)), shape=(N * m, N))
+        C.sum_duplicates()
+        return C
+
+    def nu_hat(self) -> NDArray[np.float64]:
+        """Empirical :math:`\\hat\\nu(s,a)`, shape ``(N, m)``."""
+        N, m = self.n_states, self.n_actions
+        return (np.bincount(self.pair, minlength=N * m) / self.n).reshape(N, m)
+
+    def q_hat(self) -> NDArray[np.float64]:
+        """Empirical next-state marginal :math:`\\hat q(s')`."""
+        return np.bincount(self.s2, minlength=self.n_states) / self.n
+
+    def head(self, n: int) -> "Dataset":
+        """The first ``n`` transitions (nested datasets for sweeps over n)."""
+        return Dataset(self.s[:n], self.a[:n], self.s2[:n], self.n_states, self.n_actions)
+
+
+def sample_next(mdp: MDP, pairs: NDArray[np.int64], rng: np.random.Generator
+                ) -> NDArray[np.int64]:
+    """Draw ``s' ~ P(.|s,a)`` for each flat pair index, vectorized over the CSR rows."""
+    P = mdp.P_sa
+    cum = np.cumsum(P.data)
+    start = P.indptr[pairs]
+    base = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0.0)
+    row_sum = cum[P.indptr[pairs + 1] - 1] - base
+    target = base + rng.random(pairs.size) * row_sum
+    pos = np.searchsorted(cum, target, side="right")
+    pos = np.clip(pos, start, P.indptr[pairs + 1] - 1)
+    return P.indices[pos].astype(np.int64)
+
+
+def sample_transitions(mdp: MDP, nu: ArrayLike, n: int, seed: int | np.random.Generator = 0
+                       ) -> Dataset:
+    """``n`` i.i.d. transitions from ``nu(s,a) P(s'|s,a)`` (seeded, vectorized)."""
+    if int(n) != n or n < 1:
+        raise MDPError(f"sample_transitions: n = {n!r} must be a positive integer")
+    rng = np.random.default_rng(seed)
+    nu_flat = validate_nu(mdp, nu).ravel()
+    cdf = np.cumsum(nu_flat)
+    pairs = np.searchsorted(cdf, rng.random(int(n)) * cdf[-1], side="right")
+    pairs = np.minimum(pairs, nu_flat.size - 1)
+    # never draw a zero-probability pair (searchsorted can land on one only at round-off)
+    pairs = np.where(nu_flat[pairs] > 0, pairs, np.flatnonzero(nu_flat > 0)[0])
+    m = mdp.n_actions
+    s2 = sample_next(mdp, pairs, rng)
+    return Dataset(pairs // m, pairs % m, s2, mdp.n_states, m)
+
+
+def rollouts(mdp: MDP, pi: ArrayLike, n_episodes: int, horizon: int,
+             seed: int | np.random.Generator = 0) -> Dataset:
+    """Transitions from ``n_episodes`` rollouts of behaviour policy ``pi`` from ``rho0``,
+    each ``horizon`` steps long (episodes run in parallel)."""
+    rng = np.random.default_rng(seed)
+    Pi = as_policy_matrix(mdp, pi).tocsr()
+    N, m = mdp.n_states, mdp.n_actions
+    probs = Pi.toarray().reshape(N, N, m)[np.arange(N), np.arange(N)] if N <= 2000 else None
+    s = rng.choice(N, size=n_episodes, p=mdp.rho0)
+    S, A, S2 = [], [], []
+    for _ in range(horizon):
+        if probs is not None:
+            cdf = np.cumsum(probs[s], axis=1)
+            a = (rng.random(s.size)[:, None] > cdf).sum(axis=1)
+        else:  # large N: read pi(.|s) from the sparse policy matrix row by row
+            rows = Pi[s].toarray().reshape(s.size, N, m)[np.arange(s.size), s]
+            a = (rng.random(s.size)[:, None] > np.cumsum(rows, axis=1)).sum(axis=1)
+        a = np.minimum(a, m - 1)
+        s2 = sample_next(mdp, s * m + a, rng)
+        S.append(s), A.append(a), S2.append(s2)
+        s = s2
+    return Dataset(np.concatenate(S), np.concatenate(A), np.concatenate(S2), N, m)
+
+
+def count_model(mdp: MDP, ds: Dataset) -> MDP:
+    """The input-level count model :math:`P_n(s'|s,a) = n(s,a,s')/n(s,a)` (T5) as an MDP
+    with the true rewards; pairs never seen keep a self-loop."""
+    C = ds.counts()
+    n_sa = np.asarray(C.sum(axis=1)).ravel()
+    seen = n_sa > 0
+    scale = np.where(seen, 1.0 / np.maximum(n_sa, 1), 0.0)
+    P = sp.csr_array(sp.diags_array(scale) @ C)
+    unseen = np.flatnonzero(~seen)
+    if unseen.size:
+        P = sp.csr_array(P + sp.csr_array((np.ones(unseen.size),
+                                           (unseen, unseen // mdp.n_actions)), shape=P.shape))
+    return MDP.from_flat(P, mdp.n_states, mdp.n_actions, mdp.r, mdp.gamma, mdp.rho0,
+                         x=mdp.x, coords=mdp.coords, names=mdp.names,
+                         name=f"{mdp.name}-count-model", meta=dict(mdp.meta), warn=False)
+
+
+def empirical_cooccurrence(mdp: MDP, ds: Dataset) -> CoOccurrence:
+    r""":math:`\hat T = D_{\hat\nu}^{-1/2} J_n D_{\hat q}^{-1/2}` on supp(nu_hat) x supp(q_hat),
+    as a :class:`CoOccurrence` (its ``nu`` is ``nu_hat`` and its ``q`` is ``q_hat``)."""
+    return CoOccurrence(count_model(mdp, ds), ds.nu_hat())
