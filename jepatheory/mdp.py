@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,12 +47,14 @@ def _check_finite(name: str, arr: NDArray[Any]) -> None:
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise NonFiniteError(f"{name}: entry {idx} is {arr[idx]!r} (must be finite)")
+        raise NonFiniteError(f"{name}: entry {idx} is {float(arr[idx])!r} (must be finite)")
 
 
 def _as_kernel(P: Any) -> tuple[sp.csr_array, int, int]:
     """Normalise a kernel given as dense (S, A, S), a list of A sparse (S, S) matrices, or
     a sparse (S*A, S) matrix with rows s*A + a (then m must be known: not accepted here)."""
+    if isinstance(P, (list, tuple)) and len(P) == 0:
+        raise EmptyMDPError("P: empty action set (an empty list of per-action kernels)")
     if isinstance(P, (list, tuple)) and len(P) > 0 and sp.issparse(P[0]):
         m = len(P)
         N = P[0].shape[0]
@@ -305,6 +308,14 @@ def load_mdp(path: str | Path) -> tuple[MDP, NDArray[np.float64] | None]:
     path = Path(path)
     if not path.exists():
         raise MDPFileError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        # np.load would fall back to unpickling and report "pickled data": say what it is
+        magic = b""
+        if path.is_file():
+            with path.open("rb") as fh:
+                magic = fh.read(6)
+        what = "a single .npy array" if magic == b"\x93NUMPY" else "not a zip archive"
+        raise MDPFileError(f"{path}: expected an .npz archive of named arrays, got {what}")
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as exc:  # numpy raises several unrelated types here
@@ -321,8 +332,12 @@ def load_mdp(path: str | Path) -> tuple[MDP, NDArray[np.float64] | None]:
         except Exception as exc:
             raise MDPFileError(f"{path}: could not read arrays ({exc})") from None
     for k, v in arrays.items():
+        if not isinstance(v, np.ndarray):  # an archive member that is not an .npy array
+            raise MDPFileError(f"{path}: member {k!r} is not a numpy array")
         if v.dtype == object or not np.issubdtype(v.dtype, np.number) and v.dtype != bool:
             raise MDPFileError(f"{path}: array {k!r} has non-numeric dtype {v.dtype}")
+        if np.issubdtype(v.dtype, np.complexfloating):
+            raise MDPFileError(f"{path}: array {k!r} has complex dtype {v.dtype} (must be real)")
     gamma = arrays["gamma"]
     if gamma.size != 1:
         raise DiscountError(f"{path}: gamma must be a scalar, got shape {gamma.shape}")
