@@ -57,7 +57,7 @@ def as_policy_matrix(mdp: MDP, pi: ArrayLike) -> sp.csr_array:
         raise ShapeError(f"policy: expected shape ({N}, {m}), got {arr.shape}")
     if (arr < 0).any() or not np.isfinite(arr).all():
         s, a = np.argwhere((arr < 0) | ~np.isfinite(arr))[0]
-        raise DistributionError(f"policy[{s}, {a}] = {arr[s, a]!r} is not a probability")
+        raise DistributionError(f"policy[{s}, {a}] = {float(arr[s, a])!r} is not a probability")
     dev = np.abs(arr.sum(axis=1) - 1)
     if (dev > 1e-8).any():
         s = int(np.argmax(dev))
