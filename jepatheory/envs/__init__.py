@@ -60,7 +60,7 @@ _FAMS = [
     Family("block-mdp", block_mdp, "rich-observation block MDP with features x (D6)"),
     Family("sutton-barto-3.5", sutton_barto_3_5, "textbook 5x5 gridworld, deterministic"),
     Family("gym", gym_env, "gymnasium toy_text import (FrozenLake-v1, CliffWalking-v1, "
-           "Taxi-v3)", extra="gym"),
+           "Taxi-v3/v4, whichever this gymnasium registers)", extra="gym"),
 ]
 FAMILIES: dict[str, Family] = {f.name: f for f in _FAMS}
 

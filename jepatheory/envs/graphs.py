@@ -50,6 +50,8 @@ def random_sparse(n: int = 50, actions: int = 4, branching: int = 3, concentrati
                   gamma: float = 0.9, seed: int = 0) -> MDP:
     """Each (s, a) has ``branching`` distinct random successors with Dirichlet(concentration)
     probabilities; rewards uniform in [0, 1]."""
+    if n < 1 or actions < 1:
+        raise EnvParameterError(f"random-sparse: n={n} and actions={actions} must be >= 1")
     if not 1 <= branching <= n:
         raise EnvParameterError(f"random-sparse: branching={branching} must be in [1, n={n}]")
     if concentration <= 0:
@@ -72,8 +74,9 @@ def sbm(clusters: int = 4, size: int = 10, actions: int = 2, noise: float = 0.1,
         gamma: float = 0.9, seed: int = 0) -> MDP:
     """Stochastic-block clustered MDP: action ``a`` sends cluster ``c`` to a random target
     cluster ``f_a(c)``; the next state is uniform in that cluster with probability
-    ``1 - noise``, uniform over all states otherwise. T has rank <= clusters + 1 (up to the
-    uniform part): a sharp low-rank structure. Goal: cluster 0."""
+    ``1 - noise``, uniform over all states otherwise. T has rank <= clusters (the uniform
+    part lies in the span of the cluster indicators): a sharp low-rank structure. Goal:
+    cluster 0."""
     check_prob("noise", noise)
     if clusters < 1 or size < 1 or actions < 1:
         raise EnvParameterError("sbm: clusters, size and actions must be >= 1")

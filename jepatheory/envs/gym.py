@@ -7,6 +7,7 @@ terminal (no transition in gymnasium ever leaves it in the episode's sense).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -54,15 +55,45 @@ def from_gymnasium(env: Any, gamma: float = 0.9, name: str | None = None) -> MDP
                          warn=False)
 
 
+def _registered_version(gym: Any, id: str) -> str | None:
+    """The newest registered version of ``id``'s environment name (``Taxi-v3`` ->
+    ``Taxi-v4`` on gymnasium releases that retired v3, and the other way round)."""
+    from gymnasium.envs.registration import parse_env_id
+
+    ns, name, _ = parse_env_id(id)
+    found = []
+    for key in gym.registry:
+        ns2, name2, version = parse_env_id(key)
+        if (ns2, name2) == (ns, name):
+            found.append((version or 0, key))
+    return max(found)[1] if found else None
+
+
 def gym_env(id: str = "FrozenLake-v1", gamma: float = 0.9, is_slippery: bool = True,
             map_name: str = "4x4") -> MDP:
-    """Make and import a gymnasium toy_text environment by id."""
+    """Make and import a gymnasium toy_text environment by id.
+
+    ``is_slippery`` and ``map_name`` apply to ``FrozenLake-v1`` (``FrozenLake8x8-v1`` has its
+    own map). A version this gymnasium does not provide (``Taxi-v3`` was retired in favour
+    of ``Taxi-v4``) is replaced by the registered version of the same environment, with a
+    warning; the import itself only needs ``unwrapped.P``.
+    """
     gym = require("gymnasium")
     kwargs: dict[str, Any] = {}
     if id.startswith("FrozenLake"):
-        kwargs = dict(is_slippery=bool(is_slippery), map_name=map_name)
+        kwargs = dict(is_slippery=bool(is_slippery))
+        if not id.startswith("FrozenLake8x8"):
+            kwargs["map_name"] = map_name
     try:
-        env = gym.make(id, **kwargs)
+        try:
+            env = gym.make(id, **kwargs)
+        except (gym.error.DeprecatedEnv, gym.error.VersionNotFound):
+            other = _registered_version(gym, id)
+            if other is None or other == id:
+                raise
+            warnings.warn(f"gymnasium {gym.__version__} does not provide {id}; using {other}",
+                          UserWarning, stacklevel=2)
+            env = gym.make(other, **kwargs)
     except Exception as exc:
         raise EnvParameterError(f"gymnasium could not make {id!r}: {exc}") from None
     try:
