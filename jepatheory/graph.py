@@ -100,6 +100,8 @@ def mdp_from_graph(G: nx.MultiDiGraph, gamma: float | None = None, *, prob: str 
     normalize : divide each (s, a) row by its sum (for graphs drawn with raw weights).
     missing : what to do with a state that lacks an action: ``"error"`` or ``"self-loop"``.
     """
+    if missing not in ("error", "self-loop"):
+        raise MDPError(f"mdp_from_graph: missing={missing!r} is not 'error' or 'self-loop'")
     nodes = list(G.nodes)
     if all("index" in G.nodes[v] for v in nodes):
         nodes.sort(key=lambda v: int(G.nodes[v]["index"]))
@@ -203,4 +205,9 @@ def read_graphml(path: str | Path, gamma: float | None = None) -> MDP:
     for v, d in G.nodes(data=True):
         if "pos_x" in d and "pos_y" in d:
             d["pos"] = (d["pos_x"], d["pos_y"])
-    return mdp_from_graph(G, gamma, name=path.stem)
+    try:
+        return mdp_from_graph(G, gamma, name=path.stem)
+    except MDPError as exc:
+        if type(exc) is not MDPError:  # RowSumError etc.: the same errors as for arrays
+            raise
+        raise MDPFileError(f"{path}: {exc}") from None
