@@ -23,6 +23,8 @@ __all__ = [
     "OddMDPWarning",
     "ExpressionError",
     "SolverError",
+    "LadderOrderError",
+    "BoundInputError",
 ]
 
 
@@ -88,3 +90,12 @@ class MissingExtraError(JepaTheoryError, ImportError):
 
 class OddMDPWarning(UserWarning):
     """Legal but unusual input: absorbing states, unreachable states, uncovered pairs."""
+
+
+class LadderOrderError(JepaTheoryError, RuntimeError):
+    """A rung of the T3 regret ladder is below the rung it must dominate; the message names
+    both rungs and their values."""
+
+
+class BoundInputError(JepaTheoryError, ValueError):
+    """A bound was asked for an impossible sample size, delta, radius, dimension or k."""

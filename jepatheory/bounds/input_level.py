@@ -1,0 +1,213 @@
+r"""T5: the input-level (generative) baseline, the count model
+:math:`P_n(s'|s,a) = n(s,a,s')/n(s,a)`.
+
+Same simulation-lemma chain as T3 (R1 with :math:`P_n`, which is stochastic). Per row,
+Weissman's inequality gives, with probability :math:`\ge 1-\delta'` for all rows at once,
+
+.. math:: \|P(\cdot|s,a)-P_n(\cdot|s,a)\|_1 \le w_{sa}(n_{sa}) =
+          \min\Big(2, \sqrt{2(a_{sa}\log 2+\log(N_L/\delta'))/n_{sa}}\Big),
+
+:math:`a_{sa}` the successor support size of the true row (:math:`\le N_R`); conditionally on
+the counts the next states are i.i.d., so the data-dependent form with the observed
+:math:`n(s,a)` is valid. A priori, :math:`n(s,a)\ge n\nu(s,a)/2` for every covered pair except
+with probability :math:`N_L e^{-n\min\nu/8}` (multiplicative Chernoff), which is added to
+delta: :math:`\delta' = \delta - N_Le^{-n\min\nu/8}`. Aggregated over :math:`d^\pi` the
+factor is :math:`D^\pi = E_{d^\pi}[\nu^{-1/2}]`:
+
+.. math:: R_{T5} = \frac c2\sum_{\pi\in\{\pi^*,\pi_n\}} D^\pi
+          \sqrt{4(a_{\max}\log 2+\log(N_L/\delta'))/n}.
+
+The chain of one run: ``R0`` (measured regret of the count model's optimal policy
+:math:`\pi_n`) <= ``R1`` = :math:`\frac c2\sum_\pi E_{d^\pi}\|P-P_n\|_1` <= ``R_weissman``
+(observed counts) <= ``R_rows`` (counts replaced by :math:`n\nu/2`, on the count event)
+<= ``R_T5`` (the :math:`D^\pi` form). A priori (before the data, :math:`\pi_n` unknown) the
+:math:`\pi_n` term uses :math:`\max_{sa} w_{sa}` (:func:`t5_bound`).
+
+THEORY T5; proof: ``proofs/T5.md``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._results import Result
+from ..cooccurrence import CoOccurrence
+from ..data import validate_nu
+from ..errors import BoundInputError, ShapeError
+from ..mdp import MDP
+from ..sampling import Dataset, count_model
+from ..solvers import occupancy, optimal_policy, policy_evaluation
+from .constants import regret_constant, row_factor, trivial_bound
+from .finite_sample import _check
+
+__all__ = ["weissman_rows", "count_failure", "T5Bound", "t5_bound", "CountChain",
+           "count_model_chain"]
+
+
+def successor_sizes(mdp: MDP) -> NDArray[np.int64]:
+    """:math:`a_{sa}`: the number of successors of each row of P (flat index s*m+a)."""
+    return np.diff(mdp.P_sa.indptr).astype(np.int64)
+
+
+def weissman_rows(counts: ArrayLike, a: ArrayLike, n_left: int, delta_rows: float
+                  ) -> NDArray[np.float64]:
+    r"""Per-row Weissman bounds :math:`\min(2,\sqrt{2(a\log2+\log(N_L/\delta'))/n_{sa}})`
+    (2 where the count is 0 or ``delta_rows <= 0``)."""
+    cnt = np.asarray(counts, dtype=float)
+    a = np.asarray(a, dtype=float)
+    if delta_rows <= 0:
+        return np.full(cnt.shape, 2.0)
+    num = 2 * (a * math.log(2) + math.log(n_left / delta_rows))
+    with np.errstate(divide="ignore"):
+        w = np.sqrt(np.where(cnt > 0, num / np.where(cnt > 0, cnt, 1.0), np.inf))
+    return np.minimum(w, 2.0)
+
+
+def count_failure(nu_L: ArrayLike, n: int) -> float:
+    r""":math:`N_L e^{-n\min\nu/8}`: probability that some covered pair gets
+    :math:`n(s,a) < n\nu(s,a)/2`."""
+    nu_L = np.asarray(nu_L, dtype=float)
+    return float(nu_L.size * math.exp(-n * float(nu_L.min()) / 8))
+
+
+@dataclass(frozen=True, repr=False)
+class T5Bound(Result):
+    r"""The a-priori T5 bound at (n, delta); the :math:`\pi_n` term is bounded by the worst row."""
+
+    n: int
+    delta: float
+    delta_rows: float
+    p_count_fail: float
+    a_max: int
+    D_pi_star: float
+    D_max: float
+    R_rows: float
+    R_T5: float
+    bound: float
+    trivial_bound: float
+    vacuous: bool
+
+
+def t5_bound(mdp: MDP, nu: ArrayLike, n: int, delta: float, d_star: ArrayLike | None = None,
+             C: CoOccurrence | None = None) -> T5Bound:
+    r"""A-priori T5 regret bound for the count model from n samples (``bound`` is the
+    smaller of the per-row form ``R_rows`` and the :math:`D^\pi` form ``R_T5``)."""
+    _check(n, delta)
+    nu = validate_nu(mdp, nu).ravel()
+    if d_star is None:
+        d_star = occupancy(mdp, optimal_policy(mdp).policy)
+    d_star = np.asarray(d_star, dtype=float).ravel()
+    cov = nu > 0
+    NL = int(cov.sum())
+    a = successor_sizes(mdp)
+    p_fail = count_failure(nu[cov], n)
+    dr = delta - p_fail
+    c = regret_constant(mdp)
+    w = weissman_rows(np.where(cov, n * nu / 2, 0.0), a, NL, dr)
+    R_rows = c / 2 * (float(d_star @ w) + float(w.max()))
+    a_max = int(a[cov].max())
+    D_star = row_factor(d_star, nu)
+    D_max = float(1 / np.sqrt(nu.min())) if nu.min() > 0 else float("inf")
+    if dr > 0:
+        R_T5 = c / 2 * (D_star + D_max) * math.sqrt(4 * (a_max * math.log(2)
+                                                          + math.log(NL / dr)) / n)
+    else:
+        R_T5 = float("inf")
+    bound = min(R_rows, R_T5)
+    triv = trivial_bound(mdp)
+    return T5Bound(n=int(n), delta=float(delta), delta_rows=dr, p_count_fail=p_fail,
+                   a_max=a_max, D_pi_star=D_star, D_max=D_max, R_rows=R_rows, R_T5=R_T5,
+                   bound=bound, trivial_bound=triv, vacuous=bool(bound >= triv))
+
+
+@dataclass(frozen=True, repr=False)
+class CountChain(Result):
+    """The T5 chain for the count model on one dataset (see the module docstring)."""
+
+    n: int
+    delta: float
+    R0: float
+    R1: float
+    R_weissman: float
+    R_rows: float
+    R_T5: float
+    D_pi_star: float
+    D_pi_n: float
+    V_star: float
+    V_pi_n: float
+    delta_rows: float
+    p_count_fail: float
+    count_event: bool
+    rows_covered: bool
+    trivial_bound: float
+    c: float
+    pi_n: NDArray[np.int64]
+    l1_rows: NDArray[np.float64]
+    weissman: NDArray[np.float64]
+
+    _hidden = ("pi_n", "l1_rows", "weissman")
+    _no_export = ("l1_rows", "weissman")
+
+    def ordered(self) -> list[tuple[str, float]]:
+        return [("R0", self.R0), ("R1", self.R1), ("R_weissman", self.R_weissman),
+                ("R_rows", self.R_rows), ("R_T5", self.R_T5)]
+
+    def check(self) -> dict[str, float]:
+        """Ordering check of the chain; raises :class:`~jepatheory.errors.LadderOrderError`.
+
+        ``R1 <= R_weissman`` holds with probability 1-delta (it is checked, a failure names
+        it); ``R_weissman <= R_rows`` is checked only on the count event
+        :math:`n(s,a)\\ge n\\nu/2`."""
+        from .ladder import _check_pairs
+        pairs = [("R0", "R1"), ("R1", "R_weissman"), ("R_rows", "R_T5")]
+        if self.count_event:
+            pairs.append(("R_weissman", "R_rows"))
+        return _check_pairs(self, pairs, self.trivial_bound,
+                            probabilistic={"R_weissman": self.delta_rows})
+
+
+def count_model_chain(mdp: MDP, nu: ArrayLike, ds: Dataset, delta: float = 0.05,
+                      pi_star: ArrayLike | None = None) -> CountChain:
+    r"""The T5 chain for the count model :math:`P_n` built from ``ds`` (drawn from ``nu``)."""
+    nu = validate_nu(mdp, nu).ravel()
+    if (ds.n_states, ds.n_actions) != (mdp.n_states, mdp.n_actions):
+        raise ShapeError(f"dataset is for ({ds.n_states}, {ds.n_actions}) states/actions, "
+                         f"MDP has ({mdp.n_states}, {mdp.n_actions})")
+    if not 0 < delta < 1:
+        raise BoundInputError(f"delta = {delta!r} must be in (0, 1)")
+    n = ds.n
+    Pn_mdp = count_model(mdp, ds)
+    pi_n = optimal_policy(Pn_mdp).policy
+    if pi_star is None:
+        pi_star = optimal_policy(mdp).policy
+    V_star = float(mdp.rho0 @ policy_evaluation(mdp, pi_star))
+    V_n = float(mdp.rho0 @ policy_evaluation(mdp, pi_n))
+    d_star, d_n = occupancy(mdp, pi_star).ravel(), occupancy(mdp, pi_n).ravel()
+    diff = abs(mdp.P_sa - Pn_mdp.P_sa)
+    l1 = np.asarray(diff.sum(axis=1)).ravel()
+    c = regret_constant(mdp)
+    cov = nu > 0
+    NL = int(cov.sum())
+    a = successor_sizes(mdp)
+    p_fail = count_failure(nu[cov], n)
+    dr = delta - p_fail
+    counts = np.bincount(ds.pair, minlength=nu.size).astype(float)
+    w_obs = weissman_rows(counts, a, NL, dr if dr > 0 else delta)
+    w_rows = weissman_rows(np.where(cov, n * nu / 2, 0.0), a, NL, dr)
+    R1 = c / 2 * float((d_star + d_n) @ l1)
+    R_w = c / 2 * float((d_star + d_n) @ w_obs)
+    R_rows = c / 2 * float((d_star + d_n) @ w_rows)
+    D_star, D_n = row_factor(d_star, nu), row_factor(d_n, nu)
+    a_max = int(a[cov].max())
+    R_T5 = (c / 2 * (D_star + D_n) * math.sqrt(4 * (a_max * math.log(2) + math.log(NL / dr))
+                                               / n) if dr > 0 else float("inf"))
+    return CountChain(n=n, delta=float(delta), R0=V_star - V_n, R1=R1, R_weissman=R_w,
+                      R_rows=R_rows, R_T5=R_T5, D_pi_star=D_star, D_pi_n=D_n, V_star=V_star,
+                      V_pi_n=V_n, delta_rows=dr, p_count_fail=p_fail,
+                      count_event=bool(np.all(counts[cov] >= n * nu[cov] / 2)),
+                      rows_covered=bool(np.all(counts[cov] > 0)),
+                      trivial_bound=trivial_bound(mdp), c=c, pi_n=pi_n, l1_rows=l1,
+                      weissman=w_obs)

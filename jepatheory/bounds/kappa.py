@@ -1,0 +1,147 @@
+r"""kappa_k: the smallest class radius that contains a T2 minimizer (THEORY T4).
+
+The T2 minimizers are the factorizations :math:`(Z_0G, H_0G^{-\top})`,
+:math:`G\in GL(k)`, of the truncated SVD, with :math:`z_0 = U_kS_k/\sqrt\nu`,
+:math:`h_0 = V_k/\sqrt q` (rows on the supports). Then
+
+.. math:: \kappa_k = \min_{G\in GL(k)} \max\big(\max_i\|z_{0,i}G\|,\ \max_j\|h_{0,j}G^{-\top}\|\big).
+
+With :math:`M = GG^\top\succ0` this is the convex SDP
+:math:`\min t` s.t. :math:`z_iMz_i^\top\le t`, :math:`h_jM^{-1}h_j^\top\le t` (the latter as
+:math:`\begin{pmatrix}M&H^\top\\H&Y\end{pmatrix}\succeq0`, :math:`Y_{jj}\le t`), and
+:math:`\kappa_k^2 = t^*`. Cheaper upper bounds: the whitened factorization (G = I), the
+balanced one (:math:`U S^{1/2}`, :math:`V S^{1/2}`) and the whitened one with the best scalar
+rescale :math:`\sqrt{\max\|z_0\|\max\|h_0\|}`. Lower bound (Cauchy-Schwarz):
+:math:`\kappa_k^2\ge\max|z_0h_0^\top| = \max|P_k(s'|s,a)/q(s')|`.
+
+Every reported upper bound is *verified*: it is the max row norm of an explicit
+factorization, recomputed from the factors (for the SDP, :math:`G = \mathrm{chol}(M)`).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._results import Result
+from ..cooccurrence import CoOccurrence
+from ..errors import BoundInputError
+from .constants import top_k
+
+__all__ = ["Kappa", "kappa_k", "kappa_rescaled_curve", "whitened_factors", "SDP_MAX_ROWS",
+           "LOWER_MAX_ENTRIES"]
+
+#: The SDP is attempted only when N_R + k is at most this (one LMI of that size).
+SDP_MAX_ROWS = 400
+#: The lower bound max |z0 h0^T| is formed only up to this many entries.
+LOWER_MAX_ENTRIES = 20_000_000
+
+
+@dataclass(frozen=True, repr=False)
+class Kappa(Result):
+    """kappa_k by every method; ``value`` is the smallest verified upper bound."""
+
+    k: int
+    whitened: float
+    balanced: float
+    rescaled: float
+    lower: float | None
+    sdp: float | None
+    value: float
+    gap: float | None
+    sdp_status: str
+    seconds: float
+    certificate: dict[str, Any] = field(default_factory=dict)
+
+
+def whitened_factors(C: CoOccurrence, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(z0, h0, s)`` on the supports: :math:`z_0 = U_kS_k/\\sqrt\\nu`, :math:`h_0=V_k/\\sqrt q`."""
+    kmax = min(C.n_left, C.n_right)
+    if not 0 <= k <= kmax:
+        raise BoundInputError(f"kappa_k: k = {k!r} must be in [0, {kmax}]")
+    s, U, V = top_k(C, k)
+    return U * s / np.sqrt(C.nu_L)[:, None], V / np.sqrt(C.q_R)[:, None], s
+
+
+def _max_norm(X: np.ndarray) -> float:
+    return float(np.sqrt(np.max(np.sum(X * X, axis=1)))) if X.size else 0.0
+
+
+def _sdp(z0: np.ndarray, h0: np.ndarray) -> tuple[float | None, str, dict[str, Any]]:
+    import cvxpy as cp
+
+    k = z0.shape[1]
+    # scale rows so the problem is well conditioned; undone on the factor below
+    M = cp.Variable((k, k), symmetric=True)
+    Y = cp.Variable((h0.shape[0], h0.shape[0]), symmetric=True)
+    t = cp.Variable()
+    cons = [cp.bmat([[M, h0.T], [h0, Y]]) >> 0,
+            cp.sum(cp.multiply(z0 @ M, z0), axis=1) <= t, cp.diag(Y) <= t]
+    prob = cp.Problem(cp.Minimize(t), cons)
+    try:
+        prob.solve(solver=cp.CLARABEL)
+    except Exception as exc:  # solver failures are reported, not raised: kappa has fallbacks
+        return None, f"failed: {type(exc).__name__}: {exc}", {}
+    if M.value is None or prob.status not in ("optimal", "optimal_inaccurate"):
+        return None, str(prob.status), {}
+    Mv = (M.value + M.value.T) / 2
+    w, Q = np.linalg.eigh(Mv)
+    if w.min() <= 0:
+        w = np.maximum(w, w.max() * 1e-12)
+    G = Q * np.sqrt(w)  # M = G G^T
+    zG, hG = z0 @ G, h0 @ np.linalg.inv(G).T
+    a, b = _max_norm(zG), _max_norm(hG)
+    verified = float(np.sqrt(a * b))  # best rescale of the factorization (G c)
+    return verified, str(prob.status), dict(t=float(t.value), sqrt_t=float(np.sqrt(t.value)),
+                                            verified_from_cholesky=verified)
+
+
+def kappa_k(C: CoOccurrence, k: int, sdp: bool | None = None) -> Kappa:
+    r"""kappa_k by the whitened, balanced, rescaled factorizations, the lower bound and (when
+    ``sdp`` is True, or None and the problem is small) the SDP."""
+    t0 = time.perf_counter()
+    z0, h0, s = whitened_factors(C, k)
+    if k == 0:
+        return Kappa(k=0, whitened=0.0, balanced=0.0, rescaled=0.0, lower=0.0, sdp=0.0,
+                     value=0.0, gap=None, sdp_status="trivial", seconds=0.0)
+    a, b = _max_norm(z0), _max_norm(h0)
+    whitened, rescaled = max(a, b), float(np.sqrt(a * b))
+    root = np.sqrt(np.maximum(s, 0.0))
+    safe = np.where(root > 0, root, 1.0)
+    balanced = max(_max_norm(z0 / safe), _max_norm(h0 * root))
+    lower = None
+    if z0.shape[0] * h0.shape[0] <= LOWER_MAX_ENTRIES:
+        lower = float(np.sqrt(np.max(np.abs(z0 @ h0.T))))
+    run = sdp if sdp is not None else h0.shape[0] + k <= SDP_MAX_ROWS
+    val_sdp, status, cert = (None, "skipped", {})
+    if run:
+        val_sdp, status, cert = _sdp(z0, h0)
+    uppers = [whitened, balanced, rescaled] + ([val_sdp] if val_sdp is not None else [])
+    value = min(uppers)
+    gap = value / lower if lower else None
+    if lower is not None:
+        cert["lower_le_value"] = bool(lower <= value * (1 + 1e-9))
+    return Kappa(k=int(k), whitened=whitened, balanced=balanced, rescaled=rescaled,
+                 lower=lower, sdp=val_sdp, value=value, gap=gap, sdp_status=status,
+                 seconds=time.perf_counter() - t0, certificate=cert)
+
+
+def kappa_rescaled_curve(C: CoOccurrence, kmax: int, chunk: int = 262_144) -> np.ndarray:
+    r"""Whitened-with-best-rescale :math:`\kappa` for every k = 0..kmax from one spectrum,
+    in row chunks (memory O(chunk kmax)); entry k is
+    :math:`\sqrt{\max_i\|z_{0,i,:k}\|\max_j\|h_{0,j,:k}\|}`."""
+    s, U, V = top_k(C, kmax)
+
+    def maxima(F: np.ndarray, scale: np.ndarray, col: np.ndarray) -> np.ndarray:
+        best = np.zeros(kmax + 1)
+        for i in range(0, F.shape[0], chunk):
+            block = (F[i:i + chunk] * col) / scale[i:i + chunk, None]
+            cum = np.cumsum(block * block, axis=1)
+            best[1:] = np.maximum(best[1:], cum.max(axis=0))
+        return np.sqrt(best)
+
+    a = maxima(U, np.sqrt(C.nu_L), s)
+    b = maxima(V, np.sqrt(C.q_R), np.ones_like(s))
+    return np.sqrt(a * b)
