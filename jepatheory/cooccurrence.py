@@ -7,13 +7,15 @@ it: action blocks, the bipartite normalized Laplacian (F3), the next-state graph
                  = \sqrt{\nu(s,a)}\,\frac{P(s'|s,a)}{\sqrt{q(s')}},
 
 on :math:`\mathrm{supp}(\nu)\times\mathrm{supp}(q)` (shape ``(N_L, N_R)``). Pairs outside
-``supp(nu)`` are *uncovered*: they carry no data and no row of T. States outside
+``supp(nu)`` are *uncovered*: they carry no data and no row of T (odd but legal: an
+:class:`~jepatheory.errors.OddMDPWarning` is issued). States outside
 ``supp(q)`` are never a next state under the data: they carry no column. Both are
 reported (``uncovered``, ``unreachable``). Next states of covered pairs are always in
 ``supp(q)``, so restricting columns loses no mass.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from .data import next_state_marginal, uniform_nu, validate_nu
+from .errors import OddMDPWarning
 from .mdp import MDP
 from .spectrum import Spectrum, top_singular
 
@@ -49,6 +52,10 @@ class CoOccurrence:
         self.right = np.flatnonzero(self.q > 0)
         self.uncovered = np.flatnonzero(nu_flat <= 0)
         self.unreachable = np.flatnonzero(self.q <= 0)
+        if self.uncovered.size:
+            # odd but legal (THEORY "Setting"); one fixed text so it shows once per call site
+            warnings.warn("nu has uncovered (s,a) pairs (nu = 0): they get no row of T; "
+                          "see CoOccurrence.uncovered", OddMDPWarning, stacklevel=2)
         self.nu_L = nu_flat[self.left]
         self.q_R = self.q[self.right]
         P = mdp.P_sa
