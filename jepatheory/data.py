@@ -28,8 +28,8 @@ def validate_nu(mdp: MDP, nu: ArrayLike) -> NDArray[np.float64]:
     """Check a user array ``nu`` (shape ``(N, m)`` or flat) is a distribution."""
     arr = np.asarray(nu, dtype=float)
     N, m = mdp.n_states, mdp.n_actions
-    if arr.size != N * m:
-        raise ShapeError(f"nu: expected shape ({N}, {m}), got {arr.shape}")
+    if arr.shape not in ((N, m), (N * m,)):  # a transposed (m, N) array is refused
+        raise ShapeError(f"nu: expected shape ({N}, {m}) or ({N * m},), got {arr.shape}")
     _check_distribution("nu", arr.ravel(), N * m)
     return arr.reshape(N, m)
 
@@ -46,7 +46,8 @@ def policy_nu(mdp: MDP, pi: ArrayLike, kind: str = "occupancy",
     if kind == "occupancy":
         return occupancy(mdp, pi)
     if kind != "stationary":
-        raise ValueError(f"policy_nu: kind must be 'occupancy' or 'stationary', got {kind!r}")
+        raise DistributionError(f"policy_nu: kind must be 'occupancy' or 'stationary', "
+                                f"got {kind!r}")
     Pi = as_policy_matrix(mdp, pi)
     P_pi_T = sp.csr_array((Pi @ mdp.P_sa).T)
     mu = mdp.rho0.copy()

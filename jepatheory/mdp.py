@@ -66,7 +66,14 @@ def _as_kernel(P: Any) -> tuple[sp.csr_array, int, int]:
         stacked = sp.vstack(blocks, format="csr")  # row a*N + s
         perm = (np.arange(N)[:, None] + N * np.arange(m)[None, :]).ravel()
         return sp.csr_array(stacked[perm]), N, m
-    arr = np.asarray(P, dtype=float)
+    if sp.issparse(P):
+        raise ShapeError(f"P: a single sparse matrix of shape {P.shape} is ambiguous; pass a list "
+                         "of per-action (S, S) matrices, or the flat (S*A, S) kernel to "
+                         "MDP.from_flat")
+    try:
+        arr = np.asarray(P, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ShapeError(f"P: not an (S, A, S) array of numbers ({exc})") from None
     if arr.ndim != 3:
         raise ShapeError(f"P: expected shape (S, A, S), got an array of shape {arr.shape}")
     N, m, N2 = arr.shape

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._results import Result
 from .errors import DistributionError, ShapeError
-from .mdp import MDP
+from .mdp import MDP, _check_distribution
 
 __all__ = [
     "as_policy_matrix",
@@ -174,6 +174,8 @@ def occupancy(mdp: MDP, pi: ArrayLike, rho0: ArrayLike | None = None) -> NDArray
     returned with shape ``(N, m)``; it sums to 1.
     """
     rho = mdp.rho0 if rho0 is None else np.asarray(rho0, dtype=float)
+    if rho0 is not None:
+        _check_distribution("rho0", rho, mdp.n_states)
     Pi = as_policy_matrix(mdp, pi)
     P_pi = sp.csr_array(Pi @ mdp.P_sa)
     A = sp.identity(mdp.n_states, format="csr") - mdp.gamma * sp.csr_array(P_pi.T)

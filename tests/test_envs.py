@@ -134,7 +134,7 @@ def test_slip_zero_gives_a_flat_spectrum(name, params):
     assert np.abs(s - 1).max() <= 1e-12
 
 
-def test_deterministic_random_sparse_and_gym_are_flat():
+def test_deterministic_random_sparse_is_flat():
     mdp = make_env("random-sparse", n=12, actions=3, branching=1, seed=2)
     C = CoOccurrence(mdp)
     assert check_f5(C).passed

@@ -355,3 +355,30 @@ def test_npz_invalid_content_gets_the_array_errors(tmp_path, key, value, cls, fr
     np.savez(tmp_path / "m.npz", **a)
     with pytest.raises(cls, match=re.escape(fragment)):
         load_mdp(tmp_path / "m.npz")
+
+
+# ----------------------------------------------------------------------------- odd kernels, nu
+@pytest.mark.parametrize("P, fragment", [
+    (sp.csr_array(np.full((6, 3), 1 / 3)), "single sparse matrix of shape (6, 3) is ambiguous"),
+    ("abc", "not an (S, A, S) array of numbers"),
+    ([[1.0, 0.0], [1.0]], "not an (S, A, S) array of numbers"),
+])
+def test_uninterpretable_kernels_are_shape_errors(P, fragment):
+    with pytest.raises(ShapeError, match=re.escape(fragment)):
+        MDP.from_arrays(P, np.zeros((3, 2)), 0.9)
+
+
+def test_nu_validation():
+    from jepatheory.data import policy_nu, validate_nu
+
+    mdp = build()
+    flat = np.full(6, 1 / 6)
+    assert validate_nu(mdp, flat).shape == (3, 2)
+    with pytest.raises(ShapeError, match=re.escape("got (2, 3)")):  # transposed (m, N)
+        validate_nu(mdp, flat.reshape(2, 3))
+    with pytest.raises(DistributionError, match="nu sums to 2"):
+        validate_nu(mdp, 2 * flat)
+    with pytest.raises(DistributionError, match=re.escape("nu[0] = -0.1 is negative")):
+        validate_nu(mdp, np.array([-0.1, 0.3, 0.2, 0.2, 0.2, 0.2]))
+    with pytest.raises(DistributionError, match="kind must be"):
+        policy_nu(mdp, np.full((3, 2), 0.5), "bogus")

@@ -179,3 +179,12 @@ def test_sparse_kernel_large_grid():
 def test_policy_validation(m, pi, cls, fragment):
     with pytest.raises(cls, match=re.escape(fragment)):
         as_policy_matrix(random_mdp(0, 4, m), pi)
+
+
+@pytest.mark.parametrize("rho0, cls, fragment", [
+    (np.ones(3) / 3, ShapeError, "rho0: expected shape (4,)"),
+    (np.ones(4), DistributionError, "rho0 sums to 4"),
+])
+def test_occupancy_validates_its_start_law(rho0, cls, fragment):
+    with pytest.raises(cls, match=re.escape(fragment)):
+        occupancy(random_mdp(0, 4, 2), random_policy(0, 4, 2), rho0=rho0)
