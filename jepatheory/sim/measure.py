@@ -1,0 +1,254 @@
+r"""One experiment: sample, train, plan, measure (THEORY D3, D4, T3-T5, D6).
+
+:func:`run_experiment` draws n transitions from :math:`\nu P` (seeded), trains (z, h) with a
+trainer of :mod:`~jepatheory.sim.trainers` (or fits an input-level baseline), plans in the
+learned model with a planner of :mod:`~jepatheory.sim.planners` using the empirical
+:math:`\hat q` (so the analysis uses :math:`h' = h\hat q/q`, D4), evaluates the policy in the
+true MDP, and computes
+
+* ``loss``: the pretraining loss :math:`\hat L_n(z,h)` (U-statistic on the training data) and
+  ``erm_loss``: the same for the exact ERM (truncated SVD of :math:`\hat T`) on the same data;
+* ``eps`` :math:`=\varepsilon(z,h')` (T1; ``eps_h`` is :math:`\varepsilon(z,h)`), ``tail_k``;
+* ``regret`` :math:`V^*(\rho_0)-V^{\pi}(\rho_0)` of the chosen planner's policy;
+* ``pe_error``: the model's value of that policy against its true value at :math:`\rho_0`
+  (``pe_error_max``: sup over states);
+* ``model_l1`` / ``model_l1_hat``: :math:`E_\nu\|P-\tilde P\|_1` and :math:`E_\nu\|P-\hat P\|_1`;
+* the T3 ladder of the projected planner (``R0`` ... ``R4_T4b``) from
+  :func:`jepatheory.bounds.regret_ladder`, checked: an ordering violation raises
+  :class:`~jepatheory.errors.LadderOrderError`.
+
+The baselines ``count`` and ``features`` (:mod:`~jepatheory.sim.baselines`) are measured the
+same way (their model is the kernel itself); ``count`` also carries the T5 chain.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._results import Result, table
+from ..cooccurrence import CoOccurrence
+from ..data import make_nu
+from ..errors import ShapeError
+from ..mdp import MDP, load_mdp
+from ..model import (DENSE_MODEL_MAX, clip_renormalize, empirical_loss, factorization_error,
+                     h_prime, model_kernel, truncated_embeddings)
+from ..sampling import Dataset, empirical_cooccurrence, sample_transitions
+from ..solvers import optimal_policy, policy_evaluation
+from .baselines import BASELINES, count_kernel, feature_kernel
+from .planners import PLANNERS, kernel_planner, plan
+from .trainers import TRAINERS, train
+
+__all__ = ["Measurement", "run_experiment", "run_cell", "load_problem", "RUNG_KEYS",
+           "demo_section"]
+
+RUNG_KEYS = ("R0", "R1", "R2", "R3", "R3w", "R4_T4", "R4_T4b")
+
+
+@dataclass(frozen=True, repr=False)
+class Measurement(Result):
+    """Everything measured in one run (``metrics``), the training log and the ladder."""
+
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    ladder: dict[str, Any] | None = None
+    log: dict[str, Any] = field(default_factory=dict)
+
+    def flat(self) -> dict[str, Any]:
+        """Config and metrics in one flat dict (the JSON of ``jepatheory simulate``)."""
+        return {**self.config, **self.metrics}
+
+    def __repr__(self) -> str:
+        keys = ("trainer", "encoder", "planner", "k", "n", "seed", "loss", "erm_loss", "eps",
+                "regret", "R0", "R1", "R3w", "R4_T4b")
+        return table([{k_: self.flat().get(k_) for k_ in keys}])
+
+
+@lru_cache(maxsize=8)
+def load_problem(env: str | None = None, mdp_file: str | None = None, nu: str | None = None
+                 ) -> tuple[MDP, NDArray[np.float64], CoOccurrence]:
+    """``(mdp, nu, C)`` from an environment spec (``"name:key=value,..."``) or an MDP file;
+    cached per process (sweep workers rebuild each environment once)."""
+    from ..envs import DEFAULT_ENV, make_env
+    nu_arr = None
+    if mdp_file:
+        mdp, nu_arr = load_mdp(mdp_file)
+    else:
+        mdp = make_env(env or DEFAULT_ENV)
+    if nu is not None or nu_arr is None:
+        nu_arr = make_nu(mdp, nu or "uniform")
+    return mdp, nu_arr, CoOccurrence(mdp, nu_arr)
+
+
+@lru_cache(maxsize=8)
+def _optimal(mdp: MDP) -> tuple[NDArray, float]:
+    pol = optimal_policy(mdp).policy
+    return pol, float(mdp.rho0 @ policy_evaluation(mdp, pol))
+
+
+def _l1_rows(P: NDArray, Q: NDArray) -> NDArray:
+    return np.abs(P - Q).sum(axis=1)
+
+
+def run_experiment(mdp: MDP, nu: NDArray, *, k: int, n: int, trainer: str = "erm",
+                   encoder: str = "tabular", planner: str = "projected", seed: int = 0,
+                   C: CoOccurrence | None = None, ds: Dataset | None = None,
+                   delta: float = 0.05, ladder: bool = True,
+                   train_kw: dict[str, Any] | None = None,
+                   plan_kw: dict[str, Any] | None = None) -> Measurement:
+    """One run (see the module docstring). Same arguments, same numbers."""
+    if trainer not in TRAINERS + BASELINES:
+        raise ShapeError(f"unknown trainer {trainer!r}; known: "
+                         f"{', '.join(TRAINERS + BASELINES)}")
+    if planner not in PLANNERS:
+        raise ShapeError(f"unknown planner {planner!r}; known: {', '.join(PLANNERS)}")
+    C = CoOccurrence(mdp, nu) if C is None else C
+    N, m = mdp.n_states, mdp.n_actions
+    if N * m * N > DENSE_MODEL_MAX:
+        raise ShapeError(f"run_experiment: {N} states x {m} actions is too large for the dense "
+                         "model measurements")
+    ds = sample_transitions(mdp, nu, n, seed) if ds is None else ds
+    pi_star, V_star = _optimal(mdp)
+    q_hat = ds.q_hat()
+    config = dict(env=mdp.name, k=int(k), n=int(ds.n), trainer=trainer, encoder=encoder,
+                  planner=planner, seed=int(seed))
+    P = mdp.P_sa.toarray()
+    nu_flat = np.asarray(nu, float).ravel()
+    metrics: dict[str, Any] = dict(V_star=V_star, tail_k=C.tail(int(k)))
+    Chat = empirical_cooccurrence(mdp, ds)
+    kk = min(int(k), Chat.n_left, Chat.n_right)
+    erm = truncated_embeddings(Chat, kk)
+    metrics["erm_loss"] = empirical_loss(erm.z, erm.h, ds.pair, ds.s2)
+
+    if trainer in BASELINES:
+        t0 = time.perf_counter()
+        Pm = count_kernel(mdp, ds).toarray() if trainer == "count" else feature_kernel(mdp, ds)
+        fit = time.perf_counter() - t0
+        out = kernel_planner(mdp, Pm, trainer)
+        V_pi = policy_evaluation(mdp, out.policy)
+        l1 = _l1_rows(P, Pm)
+        metrics.update(loss=None, eps=None, eps_h=None, regret=V_star - float(mdp.rho0 @ V_pi),
+                       pe_error=abs(float(mdp.rho0 @ (out.V_model - V_pi))),
+                       pe_error_max=float(np.abs(out.V_model - V_pi).max()),
+                       model_l1=float(nu_flat @ l1), model_l1_hat=float(nu_flat @ l1),
+                       train_seconds=fit, train_steps=0, plan_seconds=out.seconds,
+                       contraction=mdp.gamma, converged=True,
+                       **{r: None for r in RUNG_KEYS})
+        chain = None
+        if trainer == "count":
+            from ..bounds import count_model_chain
+            chain = count_model_chain(mdp, nu, ds, delta, pi_star=pi_star)
+            metrics.update(R0=chain.R0, R1=chain.R1, R_T5=chain.R_T5,
+                           R_weissman=chain.R_weissman)
+            _check_count_chain(chain)
+        return Measurement(config, metrics, None if chain is None else chain.to_dict(), {})
+
+    tr = train(trainer, mdp, ds, int(k), encoder, seed=seed, **(train_kw or {}))
+    z, h = tr.emb.z, tr.emb.h
+    hp = h_prime(h, C.q, q_hat)
+    out = plan(planner, mdp, z, h, q_hat, seed=seed, **(plan_kw or {}))
+    V_pi = policy_evaluation(mdp, out.policy)
+    P_hat = model_kernel(z, hp, C.q)
+    P_tilde = clip_renormalize(P_hat)
+    metrics.update(
+        loss=empirical_loss(z, h, ds.pair, ds.s2), train_loss=tr.log.loss,
+        eps=factorization_error(C, z, hp), eps_h=factorization_error(C, z, h),
+        regret=V_star - float(mdp.rho0 @ V_pi),
+        pe_error=abs(float(mdp.rho0 @ (out.V_model - V_pi))),
+        pe_error_max=float(np.abs(out.V_model - V_pi).max()),
+        model_l1=float(nu_flat @ _l1_rows(P, P_tilde)),
+        model_l1_hat=float(nu_flat @ _l1_rows(P, P_hat)),
+        train_seconds=tr.log.seconds, train_steps=tr.log.steps, plan_seconds=out.seconds,
+        contraction=out.contraction, converged=out.converged)
+    lad = None
+    if ladder:
+        from ..bounds import regret_ladder
+        d = None if encoder == "tabular" else tr.log.n_params
+        L = regret_ladder(mdp, nu, z, h, q_hat=q_hat, n=ds.n, delta=delta, k=int(k), d=d,
+                          C=C, ds=ds, plugin=trainer == "erm", pi_star=pi_star)
+        L.check()
+        metrics.update(L.rungs())
+        metrics["eps_used"] = L.eps_used
+        lad = L.to_dict()
+    else:
+        metrics.update({r: None for r in RUNG_KEYS})
+    log = dict(loss_curve=tr.log.loss_curve, eval_curve=tr.log.eval_curve,
+               n_params=tr.log.n_params, **{f"train_{k_}": v for k_, v in tr.log.extra.items()})
+    return Measurement(config, metrics, lad, log)
+
+
+def _check_count_chain(chain: Any) -> None:
+    """The T5 chain's deterministic ordering R0 <= R1 (simulation lemma)."""
+    from ..errors import LadderOrderError
+    tol = 1e-9 * max(1.0, chain.trivial_bound)
+    if chain.R0 > chain.R1 + tol:
+        raise LadderOrderError(f"count model: R0 = {chain.R0:.6g} > R1 = {chain.R1:.6g}")
+
+
+def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    """A sweep cell (plain dict in, plain dict out; runs in worker processes). Keys: ``env``
+    or ``mdp_file``, ``nu``, ``k``, ``n``, ``trainer``, ``encoder``, ``planner``, ``seed``,
+    optional ``train_kw``."""
+    mdp, nu, C = load_problem(cell.get("env"), cell.get("mdp_file"), cell.get("nu"))
+    t0 = time.perf_counter()
+    res = run_experiment(mdp, nu, k=cell["k"], n=cell["n"], trainer=cell["trainer"],
+                         encoder=cell.get("encoder", "tabular"),
+                         planner=cell.get("planner", "projected"), seed=cell["seed"], C=C,
+                         train_kw=cell.get("train_kw"))
+    out = res.flat()
+    out["seconds"] = time.perf_counter() - t0
+    out["loss_curve"] = res.log.get("loss_curve", [])
+    return out
+
+
+def demo_section(ctx: Any) -> dict[str, Any]:
+    """``jepatheory demo`` section: train at several k with ``erm`` and ``spectral`` on the
+    demo environment, plan, measure the regret against the bound, the ladder, figures."""
+    from .plots import plot_loss_curves, plot_regret_vs_k
+    mdp, nu, C = ctx.mdp, ctx.nu, ctx.cooc()
+    kmax = min(C.n_left, C.n_right)
+    ks = [k for k in ((2, 8, 32) if ctx.quick else (1, 2, 4, 8, 16, 32)) if k <= kmax]
+    n = 20_000 if ctx.quick else 50_000
+    steps = 1000 if ctx.quick else 2000
+    ctx.say(f"== Simulated JEPA training and planning (D3, D4, T3): n = {n}, k in {ks}, "
+            "trainers erm (truncated SVD of T_hat) and spectral (minibatch Adam)")
+    ds = sample_transitions(mdp, nu, n, ctx.seed)
+    rows, curves = [], {}
+    for trainer in ("erm", "spectral"):
+        for k in ks:
+            res = run_experiment(mdp, nu, k=k, n=n, trainer=trainer, seed=ctx.seed, C=C,
+                                 ds=ds, train_kw=dict(steps=steps))
+            f = res.flat()
+            rows.append({key: f[key] for key in ("trainer", "k", "loss", "erm_loss", "eps",
+                                                  "tail_k", "regret", "R1", "R2", "R3",
+                                                  "R3w", "R4_T4", "R4_T4b",
+                                                  "train_seconds")})
+            if trainer == "spectral":
+                curves[k] = res.log["loss_curve"]
+    count = run_experiment(mdp, nu, k=1, n=n, trainer="count", seed=ctx.seed, C=C, ds=ds)
+    ctx.say(table([{key: r[key] for key in ("trainer", "k", "loss", "erm_loss", "eps",
+                                            "regret", "R1", "R3w", "R4_T4b")} for r in rows]))
+    ctx.say(f"  count model (T5): regret {count.metrics['regret']:.4g}, "
+            f"R1 {count.metrics['R1']:.4g}, R_T5 {count.metrics['R_T5']:.4g}")
+    gaps = [abs(r["loss"] - r["erm_loss"]) / abs(r["erm_loss"]) for r in rows
+            if r["trainer"] == "spectral"]
+    ctx.say(f"  every ladder checked (R0 <= R1 <= R2 <= R3 <= R3w); spectral training within "
+            f"{100 * max(gaps):.2f}% of the exact-ERM loss")
+    k_star = None
+    try:
+        from ..bounds.curves import bound_curve
+        bc = bound_curve(mdp, nu, ns=[n], ks=ks, C=C, scan=False)
+        k_star = bc.k_star_by_n.get(n)
+    except Exception as exc:  # noqa: BLE001 - the section still reports the measurements
+        ctx.say(f"  (bound curve unavailable: {exc})")
+    ctx.figure("sim_regret_vs_k.png", lambda p: plot_regret_vs_k(
+        rows, p, k_star={n: k_star} if k_star else None, count=count.metrics["regret"],
+        title=f"{mdp.name}: measured regret and the ladder, n = {n}"))
+    ctx.figure("sim_loss_curves.png", lambda p: plot_loss_curves(
+        curves, p, erm={r["k"]: r["erm_loss"] for r in rows if r["trainer"] == "erm"}))
+    return dict(n=n, ks=ks, rows=rows, count=count.metrics, k_star=k_star,
+                max_gap_to_erm=max(gaps))

@@ -1,0 +1,114 @@
+"""Figures of the simulation layer (``plot`` extra: matplotlib, imported lazily): measured
+regret vs k at several n with the bound's k* marked, latent vs input-level regret vs n,
+training loss curves against the exact-ERM loss."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._optional import pyplot
+
+__all__ = ["plot_regret_vs_k", "plot_latent_vs_input", "plot_loss_curves"]
+
+
+def _save(fig: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _mean_by(rows: list[dict], keys: tuple[str, ...], value: str) -> dict[tuple, float]:
+    acc: dict[tuple, list[float]] = defaultdict(list)
+    for r in rows:
+        v = r.get(value)
+        if v is not None and np.isfinite(v):
+            acc[tuple(r.get(k) for k in keys)].append(float(v))
+    return {key: float(np.mean(v)) for key, v in acc.items()}
+
+
+def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = None,
+                     count: float | dict | None = None, rung: str = "R3w",
+                     title: str = "") -> Path:
+    """Mean measured regret (solid) and the ``rung`` bound (dashed) against k, one colour per
+    (trainer, n); vertical lines at the bound's k*(n); the count model as horizontal lines."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    reg = _mean_by(rows, ("trainer", "n", "k"), "regret")
+    bnd = _mean_by(rows, ("trainer", "n", "k"), rung)
+    groups = sorted({key[:2] for key in reg}, key=lambda t: (str(t[0]), t[1] or 0))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (tr, n) in enumerate(groups):
+        col = colors[i % len(colors)]
+        ks = sorted(k for (t, nn, k) in reg if (t, nn) == (tr, n))
+        lab = f"{tr}" + (f", n={n}" if n else "")
+        ax.plot(ks, [max(reg[(tr, n, k)], 1e-6) for k in ks], "o-", color=col,
+                label=f"regret {lab}")
+        kb = [k for k in ks if (tr, n, k) in bnd]
+        if kb:
+            ax.plot(kb, [bnd[(tr, n, k)] for k in kb], "--", color=col, alpha=0.6,
+                    label=f"{rung} {lab}")
+        if k_star and k_star.get(n):
+            ax.axvline(k_star[n], color=col, ls=":", alpha=0.8)
+    if isinstance(count, dict):
+        for n, v in count.items():
+            ax.axhline(max(v, 1e-6), color="k", ls="-.", lw=0.8, alpha=0.5)
+        ax.plot([], [], "k-.", lw=0.8, label="count model (per n)")
+    elif count is not None:
+        ax.axhline(max(count, 1e-6), color="k", ls="-.", lw=1, label="count model")
+    ax.set(xscale="log", yscale="log", xlabel="latent dimension k",
+           ylabel="regret  V*(rho0) - V^pi(rho0)", title=title or "regret vs k (k* dotted)")
+    ax.legend(fontsize=7, ncol=2)
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
+
+
+def plot_latent_vs_input(rows: list[dict], path: str | Path, title: str = "") -> Path:
+    """Mean measured regret against n: each latent model at its best k (per n), and the
+    input-level baselines."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    reg = _mean_by(rows, ("trainer", "encoder", "k", "n"), "regret")
+    best: dict[tuple, dict[int, tuple[float, int]]] = defaultdict(dict)
+    for (tr, enc, k, n), v in reg.items():
+        key = (tr, enc if tr not in ("count", "features") else "")
+        if n not in best[key] or v < best[key][n][0]:
+            best[key][n] = (v, k)
+    for (tr, enc), per_n in sorted(best.items()):
+        ns = sorted(per_n)
+        lab = tr if not enc else f"{tr}/{enc} (best k)"
+        style = "s--" if tr in ("count", "features") else "o-"
+        ax.plot(ns, [max(per_n[n][0], 1e-6) for n in ns], style, label=lab)
+    ax.set(xscale="log", yscale="log", xlabel="n (transitions)", ylabel="mean regret",
+           title=title or "latent vs input-level models")
+    ax.legend(fontsize=8)
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
+
+
+def plot_loss_curves(curves: dict[Any, list], path: str | Path,
+                     erm: dict[Any, float] | None = None, title: str = "") -> Path:
+    """Minibatch training loss against step per label, with the exact-ERM loss dotted."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, pts) in enumerate(curves.items()):
+        if not pts:
+            continue
+        col = colors[i % len(colors)]
+        st, val = zip(*[(p[0], p[1]) for p in pts])
+        ax.plot(st, val, color=col, label=f"k={label}" if not isinstance(label, str) else label)
+        if erm and label in erm:
+            ax.axhline(erm[label], color=col, ls=":", lw=1)
+    ax.set(xlabel="step", ylabel="minibatch loss", title=title or
+           "training loss (dotted: exact-ERM loss on the same data)")
+    ax.legend(fontsize=7)
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
