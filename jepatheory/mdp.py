@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import (
@@ -235,14 +236,20 @@ class MDP:
             idx = np.flatnonzero(absorbing)
             warnings.warn(f"{self.name}: {idx.size} absorbing state(s), e.g. {idx[:5].tolist()}",
                           OddMDPWarning, stacklevel=3)
-        reach = np.zeros(N, dtype=bool)
-        reach[np.asarray(self.P_sa.indices)] = True
-        reach |= self.rho0 > 0
-        if not reach.all():
-            idx = np.flatnonzero(~reach)
+        # reachability from supp(rho0) under any policy: BFS from a super-source (index N)
+        P = self.P_sa.tocoo()
+        starts = np.flatnonzero(self.rho0 > 0)
+        rows = np.concatenate([P.row // m, np.full(starts.size, N)])
+        cols = np.concatenate([P.col, starts])
+        adj = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(N + 1, N + 1))
+        order = breadth_first_order(adj, N, directed=True, return_predecessors=False)
+        reach = np.zeros(N + 1, dtype=bool)
+        reach[order] = True
+        if not reach[:N].all():
+            idx = np.flatnonzero(~reach[:N])
             warnings.warn(
-                f"{self.name}: {idx.size} state(s) are never reached and not in rho0, "
-                f"e.g. {idx[:5].tolist()}", OddMDPWarning, stacklevel=3)
+                f"{self.name}: {idx.size} state(s) are never reached from rho0 under any "
+                f"policy, e.g. {idx[:5].tolist()}", OddMDPWarning, stacklevel=3)
 
     # ------------------------------------------------------------------ views
     @property

@@ -225,6 +225,16 @@ def test_unreachable_state_warns():
     assert any(re.search(r"2 state\(s\) are never reached.*\[1, 2\]", m) for m in msgs), msgs
 
 
+def test_unreachable_cycle_warns():
+    """States 2 and 3 only lead to each other and rho0 never starts there: every state is
+    some transition's target, yet 2 and 3 cannot be reached from rho0."""
+    P = np.zeros((4, 1, 4))
+    P[0, 0, 1] = P[1, 0, 0] = 1.0
+    P[2, 0, 3] = P[3, 0, 2] = 1.0
+    with pytest.warns(OddMDPWarning, match=r"2 state\(s\) are never reached.*\[2, 3\]"):
+        MDP.from_arrays(P, np.zeros((4, 1)), 0.9, np.array([1.0, 0.0, 0.0, 0.0]))
+
+
 def test_unreachable_but_started_in_is_not_odd():
     P = np.zeros((2, 1, 2))
     P[:, 0, 0] = 1.0
