@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from .data import next_state_marginal, uniform_nu, validate_nu
-from .errors import OddMDPWarning
+from .errors import DistributionError, OddMDPWarning
 from .mdp import MDP
 from .spectrum import Spectrum, top_singular
 
@@ -123,7 +123,7 @@ class CoOccurrence:
         :math:`\bar A_a[s,s'] = p(s,s'|a)/\sqrt{p(s|a) q(s')}` (D2)."""
         pa = self.p_action(a)
         if pa <= 0:
-            raise ValueError(f"abar: action {a} has no data (p(a) = 0)")
+            raise DistributionError(f"abar: action {a} has no data (p(a) = 0)")
         return self.action_block(a) / np.sqrt(pa)
 
     def laplacian(self) -> sp.csr_array:

@@ -86,6 +86,26 @@ def test_slip_puts_blocked_mass_on_staying():
     assert np.allclose(P[2, 1], [0, 0.2, 0, 0.8, 0], atol=1e-15)
 
 
+@pytest.mark.parametrize("W, H, seed", [(8, 8, 0), (5, 3, 1), (1, 6, 2), (10, 7, 3)])
+def test_maze_is_a_perfect_maze(W, H, seed):
+    """Open passages form a spanning tree of the cells, and every passage works both ways
+    (action a from s reaches t iff the opposite action from t reaches s)."""
+    import networkx as nx
+
+    mdp = make_env("maze", width=W, height=H, slip=0.0, seed=seed)
+    moves = mdp.P_dense().argmax(axis=2)
+    opposite = [2, 3, 0, 1]  # up, right, down, left
+    G = nx.Graph()
+    G.add_nodes_from(range(mdp.n_states))
+    for s in range(mdp.n_states):
+        for a in range(4):
+            t = moves[s, a]
+            if t != s:
+                G.add_edge(s, t)
+                assert moves[t, opposite[a]] == s
+    assert nx.is_tree(G)
+
+
 def test_block_mdp_rank_at_most_the_latent_count():
     mdp = make_env("block-mdp", latent_width=3, latent_height=2, obs_per_latent=5, d_x=7,
                    noise=0.3)

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from jepatheory.cooccurrence import CoOccurrence
 from jepatheory.data import policy_nu, uniform_nu
 from jepatheory.envs import make_env
-from jepatheory.errors import OddMDPWarning
+from jepatheory.errors import DistributionError, OddMDPWarning
 from jepatheory.facts import check_f1, check_f2, check_f3, check_f4, check_f5, check_facts
 from jepatheory.mdp import MDP
 
@@ -321,6 +321,26 @@ def test_unreachable_state_under_policy_occupancy():
     # two sparse LU solves of different sizes: agreement to round-off
     assert np.abs(C2.T.toarray() - C.T.toarray()).max() <= TOL
     assert np.abs(C2.spectrum(5).singular_values - C.spectrum(5).singular_values).max() <= TOL
+
+
+def test_action_blocks_and_abar():
+    """D2: T_a = sqrt(p(a)) Abar_a with Abar_a[s,s'] = p(s,s'|a) / sqrt(p(s|a) q(s'))."""
+    mdp = random_mdp(4, 5, 3, 0.6)
+    nu = random_nu(4, 5, 3, 1.0, 0)
+    C = CoOccurrence(mdp, nu)
+    P = mdp.P_dense()
+    q = np.einsum("sa,sat->t", nu, P)
+    for a in range(3):
+        pa = nu[:, a].sum()
+        p_s_given_a = nu[:, a] / pa
+        abar = (p_s_given_a[:, None] * P[:, a, :]) / np.sqrt(np.outer(p_s_given_a, q))
+        assert np.abs(C.abar(a).toarray() - abar).max() <= TOL
+        assert np.abs(C.action_block(a).toarray() - np.sqrt(pa) * abar).max() <= TOL
+    nu0 = nu.copy()
+    nu0[:, 2] = 0.0
+    C0 = CoOccurrence(mdp, nu0 / nu0.sum())
+    with pytest.raises(DistributionError, match="action 2 has no data"):
+        C0.abar(2)
 
 
 def test_spectrum_is_cached_and_tail_consistent():
