@@ -106,6 +106,22 @@ def test_maze_is_a_perfect_maze(W, H, seed):
     assert nx.is_tree(G)
 
 
+@pytest.mark.parametrize("N, m, slip", [(9, 4, 0.3), (9, 4, 0.0), (5, 1, 0.5), (6, 3, 1.0)])
+def test_slip_kernel_against_a_loop(N, m, slip):
+    from jepatheory.envs._kernel import slip_kernel
+
+    moves = np.random.default_rng(N * m).integers(N, size=(N, m))
+    ref = np.zeros((N * m, N))
+    for s in range(N):
+        for a in range(m):
+            for b in range(m):
+                ref[s * m + a, moves[s, b]] += (1 - slip if b == a else slip / (m - 1)) \
+                    if m > 1 else 1.0
+    P = slip_kernel(moves, slip)
+    assert np.abs(P.toarray() - ref).max() <= 1e-15
+    assert P.data.min() > 0  # zeros (slip 0 or 1) are not stored
+
+
 def test_block_mdp_rank_at_most_the_latent_count():
     mdp = make_env("block-mdp", latent_width=3, latent_height=2, obs_per_latent=5, d_x=7,
                    noise=0.3)
