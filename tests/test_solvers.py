@@ -188,3 +188,25 @@ def test_policy_validation(m, pi, cls, fragment):
 def test_occupancy_validates_its_start_law(rho0, cls, fragment):
     with pytest.raises(cls, match=re.escape(fragment)):
         occupancy(random_mdp(0, 4, 2), random_policy(0, 4, 2), rho0=rho0)
+
+
+@pytest.mark.parametrize("name, params", [("ring", dict(n=7, slip=0.0)),
+                                          ("chain", dict(n=12, slip=0.1)),
+                                          ("random-sparse", dict(n=30))])
+def test_behaviour_policy_data_distributions(name, params):
+    """nu from a behaviour policy: its occupancy d^pi, or mu_pi(s) pi(a|s) with mu_pi
+    stationary (lazy power iteration stops at an l1 step of 1e-12; 1e-10 leaves room for a
+    slowly mixing chain)."""
+    from jepatheory.data import make_nu, policy_nu
+
+    mdp = make_env(name, **params)
+    pi = random_policy(1, mdp.n_states, mdp.n_actions)
+    assert np.array_equal(policy_nu(mdp, pi, "occupancy"), occupancy(mdp, pi))
+    nu = policy_nu(mdp, pi, "stationary")
+    mu = nu.sum(axis=1)
+    P_pi, _ = policy_kernel(mdp, pi)
+    assert abs(nu.sum() - 1) <= 1e-12 and (nu >= 0).all()
+    assert np.abs(P_pi.T @ mu - mu).max() <= 1e-10
+    assert np.abs(nu - mu[:, None] * pi).max() <= 1e-15
+    uni = make_nu(mdp, "random-policy-stationary")
+    assert uni.shape == (mdp.n_states, mdp.n_actions)
