@@ -86,6 +86,13 @@ def bipartite_graph(mdp: MDP, nu: ArrayLike | None = None) -> nx.Graph:
     return B
 
 
+def _number(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise MDPError(f"{what}: {value!r} is not a number") from None
+
+
 def mdp_from_graph(G: nx.MultiDiGraph, gamma: float | None = None, *, prob: str = "prob",
                    normalize: bool = False, missing: str = "error", name: str | None = None
                    ) -> MDP:
@@ -150,18 +157,25 @@ def mdp_from_graph(G: nx.MultiDiGraph, gamma: float | None = None, *, prob: str 
     r = np.zeros((N, m))
     for v, i in pos_of.items():
         rew = G.nodes[v].get("reward", None)
+        if isinstance(rew, (tuple, list)) and len(rew) != m:
+            raise MDPError(f"node {v!r}: reward {rew!r} has {len(rew)} entries, expected "
+                           f"one per action ({m})")
         for a in range(m):
             ra = G.nodes[v].get(f"reward_{a}", None)
-            if ra is not None:
-                r[i, a] = float(ra)
-            elif isinstance(rew, (tuple, list)):
-                r[i, a] = float(rew[a])
-            elif rew is not None:
-                r[i, a] = float(rew)
-    rho = np.array([float(G.nodes[v].get("rho0", np.nan)) for v in nodes])
+            val = ra if ra is not None else rew[a] if isinstance(rew, (tuple, list)) else rew
+            if val is not None:
+                r[i, a] = _number(val, f"node {v!r}: reward for action {a}")
+    rho = np.array([_number(G.nodes[v].get("rho0", np.nan), f"node {v!r}: rho0")
+                    for v in nodes])
     rho0 = None if np.isnan(rho).any() else rho
     pos = [G.nodes[v].get("pos") for v in nodes]
-    coords = np.array(pos, dtype=float) if all(p is not None for p in pos) else None
+    coords = None
+    if all(p is not None for p in pos):
+        try:
+            coords = np.array(pos, dtype=float)
+        except (TypeError, ValueError):
+            raise MDPError(f"node positions: {pos[:3]!r}... are not (x, y) pairs of numbers") \
+                from None
     g = G.graph.get("gamma") if gamma is None else gamma
     if g is None:
         raise MDPError("mdp_from_graph: gamma not given and the graph has no 'gamma' attribute")

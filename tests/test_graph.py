@@ -2,6 +2,8 @@
 and a GraphML round trip that is bit-for-bit exact."""
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -260,3 +262,19 @@ def test_hand_written_graphml_reads(tmp_path):
 def test_missing_graphml_file(tmp_path):
     with pytest.raises(MDPFileError, match="no such file"):
         read_graphml(tmp_path / "absent.graphml")
+
+
+@pytest.mark.parametrize("attrs, fragment", [
+    (dict(reward=(1.0,)), "reward (1.0,) has 1 entries, expected one per action (2)"),
+    (dict(reward="x"), "reward for action 0: 'x' is not a number"),
+    (dict(reward_1="y"), "reward for action 1: 'y' is not a number"),
+    (dict(rho0="z"), "rho0: 'z' is not a number"),
+    (dict(pos=("a", "b")), "are not (x, y) pairs of numbers"),
+])
+def test_drawn_graph_bad_node_attributes(attrs, fragment):
+    G = drawn()
+    G.nodes["A"].update(attrs)
+    if "pos" in attrs:
+        G.nodes["B"]["pos"] = (0.0, 1.0)
+    with pytest.raises(MDPError, match=re.escape(fragment)):
+        mdp_from_graph(G, missing="self-loop")
