@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ def to_jsonable(value: Any) -> Any:
     """Convert numpy scalars/arrays, dataclasses and containers to JSON-ready values.
 
     Non-finite floats become ``None`` for NaN and the strings ``"inf"``/``"-inf"`` so the
-    output stays strict JSON.
+    output stays strict JSON; paths become strings and sets sorted lists.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if hasattr(value, "to_dict"):
@@ -23,6 +24,10 @@ def to_jsonable(value: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return [to_jsonable(v) for v in sorted(value, key=repr)]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     if isinstance(value, np.ndarray):
         return to_jsonable(value.tolist())
     if isinstance(value, (np.bool_, bool)):

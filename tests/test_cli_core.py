@@ -243,3 +243,17 @@ def test_bad_file_in_a_real_process_has_no_traceback(tmp_path):
     assert res.stderr.strip().splitlines() == [
         f"jepatheory spectrum: error: P[0, 0, :] sums to 1.4 (off by +0.4); 2 row(s) of P "
         "do not sum to 1"]
+
+
+def test_json_conversion_of_results():
+    """Reports carry numpy scalars and arrays, non-finite floats, paths and sets: all
+    become strict JSON."""
+    from pathlib import Path
+
+    from jepatheory._results import to_jsonable
+
+    value = dict(a=np.float32(1.5), b=np.array([np.nan, np.inf, -np.inf]), c=np.bool_(True),
+                 d=Path("out") / "report.json", e={3, 1}, f=(np.int8(2),))
+    text = json.dumps(to_jsonable(value), allow_nan=False)
+    assert json.loads(text) == dict(a=1.5, b=[None, "inf", "-inf"], c=True,
+                                    d=str(Path("out") / "report.json"), e=[1, 3], f=[2])
