@@ -343,3 +343,30 @@ def test_taxi_both_names_work(gym, id):
 def test_unknown_gym_id(gym):
     with pytest.raises(EnvParameterError, match="could not make 'Nope-v0'"):
         make_env("gym", id="Nope-v0")
+
+
+def test_missing_gym_extra_is_one_actionable_error(monkeypatch, capsys):
+    """Without gymnasium the gym family names the extra to install (and the CLI exits 2)."""
+    import sys
+
+    from jepatheory.cli import main
+    from jepatheory.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "gymnasium", None)  # makes `import gymnasium` fail
+    with pytest.raises(MissingExtraError, match=r"install the 'gym' extra"):
+        make_env("gym", id="FrozenLake-v1")
+    assert main(["spectrum", "--env", "gym"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "jepatheory[gym]" in err[0]
+
+
+def test_core_import_does_not_load_gymnasium():
+    import subprocess
+    import sys
+
+    code = ("import sys, jepatheory, jepatheory.envs, jepatheory.cli; "
+            "print('gymnasium' in sys.modules, 'matplotlib' in sys.modules)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["False", "False"]
