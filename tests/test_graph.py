@@ -7,6 +7,8 @@ import re
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jepatheory.envs import make_env
 from jepatheory.errors import MDPError, MDPFileError, NegativeProbabilityError, RowSumError
@@ -278,3 +280,20 @@ def test_drawn_graph_bad_node_attributes(attrs, fragment):
         G.nodes["B"]["pos"] = (0.0, 1.0)
     with pytest.raises(MDPError, match=re.escape(fragment)):
         mdp_from_graph(G, missing="self-loop")
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.lists(finite, min_size=6, max_size=6), finite)
+def test_graphml_round_trip_of_arbitrary_floats(tmp_path_factory, seed, rewards, x0):
+    """Any finite float64 (subnormals, -0.0, 1e308) in r, pos and P survives exactly."""
+    rng = np.random.default_rng(seed)
+    P = rng.dirichlet(np.full(3, 0.2), size=(3, 2))
+    P[..., 0] = 1.0 - P[..., 1] - P[..., 2]  # any float rows within ROW_SUM_TOL of 1
+    P = np.clip(P, 0.0, None)
+    mdp = MDP.from_arrays(P, np.reshape(rewards, (3, 2)), 0.5, rng.dirichlet(np.ones(3)),
+                          coords=[[x0, -x0], [0.0, 1e-310], [5e-324, 1e308]], warn=False)
+    path = tmp_path_factory.mktemp("g") / "h.graphml"
+    assert_same_mdp(mdp, read_graphml(write_graphml(mdp, path)))
