@@ -75,7 +75,7 @@ def build(c: dict) -> CoOccurrence:
 
 
 # ----------------------------------------------------------------------------- F1-F5, random
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cases)
 def test_check_facts_passes_on_random_mdps(c):
     C = build(c)
@@ -86,7 +86,7 @@ def test_check_facts_passes_on_random_mdps(c):
     assert rep.checks[4].applicable == bool(((P > 0).sum(axis=1) == 1).all())
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cases)
 def test_facts_recomputed_independently(c):
     """F1-F5 from dense arrays built straight from P and nu (not from C.T)."""
