@@ -370,3 +370,25 @@ def test_core_import_does_not_load_gymnasium():
                          timeout=120)
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("name, params", [
+    ("expander", dict(n=None)), ("sbm", dict(noise=None)), ("block-mdp", dict(noise=[1])),
+    ("chain", dict(slip=None)), ("grid", dict(width=float("inf"))),
+])
+def test_non_numbers_are_parameter_errors(name, params):
+    with pytest.raises(EnvParameterError):
+        make_env(name, **params)
+
+
+@pytest.mark.parametrize("name, key", [("chain", "slip"), ("four-rooms", "slip"),
+                                       ("sbm", "noise"), ("block-mdp", "slip"),
+                                       ("expander", "slip")])
+def test_float32_parameters_keep_rows_stochastic(name, key):
+    """1 - slip in float32 is off by ~1e-8, more than ROW_SUM_TOL: parameters are taken as
+    Python floats."""
+    from jepatheory.envs.graphs import sbm
+
+    mdp = make_env(name, **{key: np.float32(0.3)})
+    assert np.abs(np.asarray(mdp.P_sa.sum(axis=1)).ravel() - 1).max() <= ROW_TOL
+    sbm(noise=np.float32(0.1))  # the family function directly, too

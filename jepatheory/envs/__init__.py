@@ -10,6 +10,7 @@ trade-off. Use a slip, stochastic blocks or rich observations to get one.
 from __future__ import annotations
 
 import inspect
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -67,6 +68,11 @@ FAMILIES: dict[str, Family] = {f.name: f for f in _FAMS}
 
 def _convert(family: str, key: str, raw: Any, default: Any) -> Any:
     if not isinstance(raw, str):
+        numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
+        if numeric and not isinstance(raw, numbers.Real):
+            raise EnvParameterError(f"{family}: parameter {key}={raw!r} is not a number")
+        if isinstance(default, float) and isinstance(raw, numbers.Real):
+            return float(raw)  # numpy float32 would lose the row sums of P
         return raw
     try:
         if isinstance(default, bool):

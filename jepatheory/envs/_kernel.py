@@ -9,7 +9,11 @@ from ..errors import EnvParameterError
 
 
 def check_prob(name: str, value: float) -> float:
-    if not 0.0 <= value <= 1.0:
+    try:
+        ok = 0.0 <= value <= 1.0
+    except TypeError:
+        ok = False
+    if not ok:
         raise EnvParameterError(f"{name} = {value!r} must be in [0, 1]")
     return float(value)
 
@@ -23,7 +27,7 @@ def slip_kernel(moves: NDArray[np.int64], slip: float) -> sp.csr_array:
     ``slip = 0`` the dynamics are deterministic (F5: flat spectrum).
     """
     N, m = moves.shape
-    check_prob("slip", slip)
+    slip = check_prob("slip", slip)  # a Python float: float32 input loses the row sums
     # row (s, a) lists the candidate moves moves[s, b] for every b, m entries per row, so
     # the CSR structure is known: no COO sort (10x faster at 1e6 states)
     cols = np.repeat(moves, m, axis=0).ravel()

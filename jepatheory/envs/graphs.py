@@ -77,7 +77,7 @@ def sbm(clusters: int = 4, size: int = 10, actions: int = 2, noise: float = 0.1,
     ``1 - noise``, uniform over all states otherwise. T has rank <= clusters (the uniform
     part lies in the span of the cluster indicators): a sharp low-rank structure. Goal:
     cluster 0."""
-    check_prob("noise", noise)
+    noise = check_prob("noise", noise)
     if clusters < 1 or size < 1 or actions < 1:
         raise EnvParameterError("sbm: clusters, size and actions must be >= 1")
     rng = np.random.default_rng(seed)

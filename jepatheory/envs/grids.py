@@ -28,7 +28,11 @@ _DIRS = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]])
 
 
 def _check_size(name: str, v: int, lo: int = 1) -> int:
-    if int(v) != v or v < lo:
+    try:
+        ok = int(v) == v and v >= lo
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
         raise EnvParameterError(f"{name} = {v!r} must be an integer >= {lo}")
     return int(v)
 
