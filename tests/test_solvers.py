@@ -210,3 +210,17 @@ def test_behaviour_policy_data_distributions(name, params):
     assert np.abs(nu - mu[:, None] * pi).max() <= 1e-15
     uni = make_nu(mdp, "random-policy-stationary")
     assert uni.shape == (mdp.n_states, mdp.n_actions)
+
+
+def test_iterative_solve_path_agrees_with_sparse_lu(monkeypatch):
+    """Above DIRECT_SOLVE_MAX_N states the linear systems go to GMRES (rtol 1e-12)."""
+    import jepatheory.solvers as solvers
+
+    mdp = make_env("four-rooms", gamma=0.99)
+    pi = random_policy(3, mdp.n_states, mdp.n_actions)
+    V_lu, d_lu = policy_evaluation(mdp, pi), occupancy(mdp, pi)
+    monkeypatch.setattr(solvers, "DIRECT_SOLVE_MAX_N", 10)
+    V_it, d_it = policy_evaluation(mdp, pi), occupancy(mdp, pi)
+    # relative residual 1e-12 times the condition number (1+g)/(1-g) ~ 200
+    assert np.abs(V_it - V_lu).max() <= 1e-9 * np.abs(V_lu).max()
+    assert np.abs(d_it - d_lu).max() <= 1e-9
