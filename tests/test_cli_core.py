@@ -257,3 +257,16 @@ def test_json_conversion_of_results():
     text = json.dumps(to_jsonable(value), allow_nan=False)
     assert json.loads(text) == dict(a=1.5, b=[None, "inf", "-inf"], c=True,
                                     d=str(Path("out") / "report.json"), e=[1, 3], f=[2])
+
+
+def test_readme_python_snippets_run(capsys):
+    """Every ```python block of the README runs as written."""
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), flags=re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {})
+    capsys.readouterr()
