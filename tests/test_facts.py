@@ -141,7 +141,7 @@ def test_checks_detect_a_corrupted_T():
 
 
 def test_facts_report_prints_a_table_and_exports():
-    rep = check_facts(CoOccurrence(make_env("four-rooms")))
+    rep = check_facts(CoOccurrence(make_env("chain", n=30)))
     assert rep.passed
     text = repr(rep)
     assert "F1" in text and "F5" in text
@@ -204,10 +204,10 @@ def test_grid_closed_form(W, H, eps):
     assert np.abs(s - pred[::-1]).max() <= TOL
 
 
-def test_sparse_path_on_a_large_ring_matches_the_closed_form():
-    """N_L N_R = 8e6 > DENSE_MAX_ENTRIES: the iterative path; its residuals must bound the
-    distance to the closed form (Weyl), and the values must match it to 1e-8."""
-    n, eps, k = 2000, 0.2, 9   # singular values come in pairs j, n-j: k = 1 + 2*4
+def test_sparse_path_on_a_ring_matches_the_closed_form():
+    """The iterative path (forced; auto picks it above DENSE_MAX_ENTRIES): its residuals
+    must bound the distance to the closed form (Weyl), and the values match it to 1e-8."""
+    n, eps, k = 600, 0.2, 9   # singular values come in pairs j, n-j: k = 1 + 2*4
     C = CoOccurrence(make_env("ring", n=n, slip=eps))
     spec = C.spectrum(k, method="sparse")
     pred = ring_sigma(n, eps)[:k]
@@ -344,7 +344,7 @@ def test_action_blocks_and_abar():
 
 
 def test_spectrum_is_cached_and_tail_consistent():
-    C = CoOccurrence(make_env("four-rooms"))
+    C = CoOccurrence(make_env("grid", width=6, height=5))
     a, b = C.spectrum(8), C.spectrum(8)
     assert a is b
     assert C.tail(8) == pytest.approx(C.frobenius_sq - (a.singular_values ** 2).sum(),
