@@ -38,7 +38,12 @@ def _check_size(name: str, v: int, lo: int = 1) -> int:
 
 
 def chain(n: int = 20, slip: float = 0.1, gamma: float = 0.9) -> MDP:
-    """Path of ``n`` states, actions left/right (blocked ends stay), goal at the right end."""
+    """Path of ``n`` states, actions left/right (blocked ends stay), goal at the right end.
+
+    Under uniform nu, q is uniform and the singular values of T are, in closed form,
+    :math:`\sigma_j^2 = 1 - 4\varepsilon(1-\varepsilon)\sin^2(\pi j/n)`, ``j = 0..n-1``
+    (``eps = slip``; derivation in ``tests/test_facts.py``).
+    """
     n = _check_size("n", n, 2)
     s = np.arange(n)
     moves = np.stack([np.maximum(s - 1, 0), np.minimum(s + 1, n - 1)], axis=1)
@@ -48,7 +53,11 @@ def chain(n: int = 20, slip: float = 0.1, gamma: float = 0.9) -> MDP:
 
 
 def ring(n: int = 20, slip: float = 0.1, gamma: float = 0.9) -> MDP:
-    """Cycle of ``n`` states, actions counter-clockwise/clockwise, goal at state 0."""
+    """Cycle of ``n`` states, actions counter-clockwise/clockwise, goal at state 0.
+
+    The action kernels are circulant; under uniform nu the singular values of T are
+    :math:`\sigma_j^2 = 1 - 4\varepsilon(1-\varepsilon)\sin^2(2\pi j/n)` (``eps = slip``).
+    """
     n = _check_size("n", n, 3)
     s = np.arange(n)
     moves = np.stack([(s - 1) % n, (s + 1) % n], axis=1)
@@ -102,7 +111,13 @@ def from_mask(free: NDArray[np.bool_], slip: float, gamma: float, goal: tuple[in
 
 def grid(width: int = 10, height: int = 10, slip: float = 0.1, gamma: float = 0.9) -> MDP:
     """Open ``height x width`` grid, 4 actions (up, right, down, left), walls stay, goal in the
-    bottom-right corner. Vectorized: 1e6 states build in about a second."""
+    bottom-right corner. Vectorized: 1e6 states build in about a second.
+
+    Under uniform nu the singular values of T are, with :math:`\alpha = 1 - 4\varepsilon/3`,
+    :math:`\beta = \varepsilon/3`,
+    :math:`\sigma_{ij}^2 = \alpha^2 + (\alpha\beta/2 + \beta^2)
+    (2\cos(\pi i/H) + 2\cos(\pi j/W))^2` (derivation in ``tests/test_facts.py``).
+    """
     width, height = _check_size("width", width), _check_size("height", height)
     return from_mask(np.ones((height, width), dtype=bool), slip, gamma, None, "grid",
                      dict(family="grid", width=width, height=height, slip=slip))
