@@ -38,7 +38,7 @@ def _check_size(name: str, v: int, lo: int = 1) -> int:
 
 
 def chain(n: int = 20, slip: float = 0.1, gamma: float = 0.9) -> MDP:
-    """Path of ``n`` states, actions left/right (blocked ends stay), goal at the right end.
+    r"""Path of ``n`` states, actions left/right (blocked ends stay), goal at the right end.
 
     Under uniform nu, q is uniform and the singular values of T are, in closed form,
     :math:`\sigma_j^2 = 1 - 4\varepsilon(1-\varepsilon)\sin^2(\pi j/n)`, ``j = 0..n-1``
@@ -53,7 +53,7 @@ def chain(n: int = 20, slip: float = 0.1, gamma: float = 0.9) -> MDP:
 
 
 def ring(n: int = 20, slip: float = 0.1, gamma: float = 0.9) -> MDP:
-    """Cycle of ``n`` states, actions counter-clockwise/clockwise, goal at state 0.
+    r"""Cycle of ``n`` states, actions counter-clockwise/clockwise, goal at state 0.
 
     The action kernels are circulant; under uniform nu the singular values of T are
     :math:`\sigma_j^2 = 1 - 4\varepsilon(1-\varepsilon)\sin^2(2\pi j/n)` (``eps = slip``).
@@ -110,7 +110,7 @@ def from_mask(free: NDArray[np.bool_], slip: float, gamma: float, goal: tuple[in
 
 
 def grid(width: int = 10, height: int = 10, slip: float = 0.1, gamma: float = 0.9) -> MDP:
-    """Open ``height x width`` grid, 4 actions (up, right, down, left), walls stay, goal in the
+    r"""Open ``height x width`` grid, 4 actions (up, right, down, left), walls stay, goal in the
     bottom-right corner. Vectorized: 1e6 states build in about a second.
 
     Under uniform nu the singular values of T are, with :math:`\alpha = 1 - 4\varepsilon/3`,
