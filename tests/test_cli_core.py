@@ -270,3 +270,20 @@ def test_readme_python_snippets_run(capsys):
     for code in blocks:
         exec(compile(code, "README.md", "exec"), {})
     capsys.readouterr()
+
+
+def test_no_control_characters_in_package_strings():
+    r"""A LaTeX docstring that is not raw turns \alpha, \beta, \varepsilon into control
+    characters; catch that anywhere in the package."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "jepatheory"
+    bad = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and re.search(r"[\x07\x08\x0b\x0c]", node.value):
+                bad.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert not bad, bad
