@@ -374,7 +374,8 @@ def test_core_import_does_not_load_gymnasium():
 
 @pytest.mark.parametrize("name, params", [
     ("expander", dict(n=None)), ("sbm", dict(noise=None)), ("block-mdp", dict(noise=[1])),
-    ("chain", dict(slip=None)), ("grid", dict(width=float("inf"))),
+    ("chain", dict(slip=None)), ("grid", dict(width=float("inf"))), ("rooms", dict(map=5)),
+    ("gym", dict(id=None)),
 ])
 def test_non_numbers_are_parameter_errors(name, params):
     with pytest.raises(EnvParameterError):

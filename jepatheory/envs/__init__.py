@@ -71,6 +71,8 @@ def _convert(family: str, key: str, raw: Any, default: Any) -> Any:
         numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
         if numeric and not isinstance(raw, numbers.Real):
             raise EnvParameterError(f"{family}: parameter {key}={raw!r} is not a number")
+        if isinstance(default, str):
+            raise EnvParameterError(f"{family}: parameter {key}={raw!r} is not a string")
         if isinstance(default, float) and isinstance(raw, numbers.Real):
             return float(raw)  # numpy float32 would lose the row sums of P
         return raw
