@@ -25,6 +25,7 @@ __all__ = [
     "SolverError",
     "LadderOrderError",
     "BoundInputError",
+    "UndecidedError",
 ]
 
 
@@ -92,6 +93,13 @@ class OddMDPWarning(UserWarning):
     """Legal but unusual input: absorbing states, unreachable states, uncovered pairs."""
 
 
+class UndecidedError(JepaTheoryError, ValueError):
+    """A symbolic condition (a row sum, a sign) could not be decided under the assumptions.
+
+    Distinct from a wrong input: the condition may hold, but it was not proved.
+    """
+
+
 class LadderOrderError(JepaTheoryError, RuntimeError):
     """A rung of the T3 regret ladder is below the rung it must dominate; the message names
     both rungs and their values."""
@@ -99,3 +107,8 @@ class LadderOrderError(JepaTheoryError, RuntimeError):
 
 class BoundInputError(JepaTheoryError, ValueError):
     """A bound was asked for an impossible sample size, delta, radius, dimension or k."""
+
+
+class SpectrumWarning(UserWarning):
+    """A top-k spectrum could not be certified (a skipped singular value is not excluded);
+    the residual bounds still hold."""

@@ -1,38 +1,80 @@
-r"""Top-k singular values and vectors of the co-occurrence matrix T, with an accuracy
-report (THEORY D2, T2).
+r"""Top-k singular values and vectors of the co-occurrence matrix T, with a proof of their
+accuracy (THEORY D2, T2, F4).
 
-:func:`top_singular` picks a dense LAPACK SVD for small matrices and an iterative sparse
-eigensolver on the Gram matrix of the smaller side for large ones. Every answer carries
+Methods (``top_singular(..., method=)``):
+
+``dense``
+    LAPACK SVD of the dense matrix. Every singular value is computed, so none can be
+    skipped; ``certified`` is True.
+``sparse`` (default above ``DENSE_MAX_ENTRIES`` entries)
+    Works on the Gram matrix :math:`G = T^\top T` of the smaller side (by F4 the normalized
+    adjacency of the next-state graph, eigenvalues in :math:`[0, 1]`), formed sparse from the
+    nonzeros. A sparse :math:`LDL^\top` factorization of :math:`s_0 I - G`, with
+    :math:`s_0` just above :math:`\lambda_{\max}(G)`, gives the shift-invert operator
+    :math:`B = (s_0 I - G)^{-1}`: the near-equal clusters at the top of the spectrum of
+    :math:`G` (gaps of 1e-6 on large grids) become well separated eigenvalues of :math:`B`.
+    A block Krylov space of :math:`B` with Rayleigh-Ritz on :math:`G` gives the Ritz pairs.
+``matvec``
+    The same block Krylov method on :math:`G` itself (products only, no factorization);
+    slow when the top gaps are small, for matrices whose factorization does not fit.
+
+Accuracy report of every answer:
 
 * ``residuals[i]`` :math:`= \sqrt{(\|T v_i - \sigma_i u_i\|^2 + \|T^\top u_i - \sigma_i v_i\|^2)/2}`;
   by Weyl's theorem applied to :math:`\begin{pmatrix}0&T\\T^\top&0\end{pmatrix}` some true
   singular value lies within ``residuals[i]`` of ``singular_values[i]``;
 * ``frobenius_sq`` computed from the nonzeros (exact up to rounding) and
   ``tail[k] = frobenius_sq - sum_{i<=k} sigma_i^2`` (never from a dense matrix);
-* ``certified``: whether the method also guarantees that no singular value was skipped
-  (dense SVD: yes; iterative: only when a separate check passed, see ``certificate``).
+* ``certified``: the answer is proved to be the top k, none skipped, each
+  :math:`\sigma_i` within ``certificate["sigma_error_bound"][i]`` of the i-th largest
+  singular value. On the iterative paths the proof is (see :func:`certify_top`):
+
+  1. Kahan-Cao-Xie-Li: for the orthonormal Ritz block :math:`Q` (p columns, Ritz values
+     :math:`\theta`, block residual :math:`R = GQ - Q\,\mathrm{diag}\,\theta`), p eigenvalues
+     of G (distinct indices) lie within :math:`\|R\|_2` of the :math:`\theta_i`;
+  2. Courant-Fischer: :math:`\lambda_{p+1}(G) \le \max_{x\perp Q} x^\top G x`, bounded
+     above (for :math:`B`, equivalently) by Lanczos on the deflated operator with the
+     Kuczynski-Wozniakowski bound
+     :math:`P[\theta^{(j)} < (1-\epsilon)\lambda_{\max}] \le 1.648\sqrt{n}\,e^{-\sqrt{\epsilon}(2j-1)}`,
+     taken with a union bound over the Lanczos steps, so it holds with probability
+     ``>= 1 - delta`` over the random start vector;
+  3. if :math:`\theta_p - \|R\|_2` exceeds that bound, the p eigenvalues of step 1 are the
+     top p of G, and the sorted errors are at most :math:`\|R\|_2`.
+
+  When the check fails the routine restarts with a larger block; if it still fails it
+  warns (:class:`~jepatheory.errors.SpectrumWarning`) and returns ``certified=False``.
 
 Canonical signs: each pair ``(u_i, v_i)`` is flipped so that the entry of largest magnitude
-of ``v_i`` is positive (first such entry on ties).
+of ``v_i`` is positive (first such entry on ties). Same ``seed``, same numbers.
 """
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
 from ._results import Result
-from .errors import SpectrumError
+from .errors import SpectrumError, SpectrumWarning
 
-__all__ = ["Spectrum", "top_singular", "canonical_signs", "DENSE_MAX_ENTRIES"]
+__all__ = ["Spectrum", "top_singular", "canonical_signs", "certify_top", "gram",
+           "DENSE_MAX_ENTRIES", "METHODS"]
 
 #: Matrices with at most this many entries (N_L * N_R) use the dense SVD path.
 DENSE_MAX_ENTRIES = 4_000_000
+#: Accepted values of ``method``.
+METHODS = ("auto", "dense", "sparse", "matvec")
+#: Kuczynski-Wozniakowski constant for Lanczos (1992, Theorem 4.2).
+_KW_CONST = 1.648
+
+Operator = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 
 @dataclass(frozen=True, repr=False)
@@ -52,7 +94,7 @@ class Spectrum(Result):
     U: NDArray[np.float64] | None = None
     V: NDArray[np.float64] | None = None
 
-    _hidden = ("U", "V")
+    _hidden = ("U", "V", "certificate")
     _no_export = ("U", "V")
 
     def tail_k(self, k: int) -> float:
@@ -65,6 +107,15 @@ class Spectrum(Result):
     def max_error(self) -> float:
         """Largest residual: an absolute error bound on every computed singular value."""
         return float(self.residuals.max()) if self.residuals.size else 0.0
+
+    @property
+    def error_bounds(self) -> NDArray[np.float64]:
+        """Per-value error bound: the certified bound when there is one, else the residual
+        (Weyl) bound, which does not exclude skipped values."""
+        b = self.certificate.get("sigma_error_bound")
+        if b is None:
+            return self.residuals
+        return np.minimum(np.asarray(b, dtype=float), self.residuals)
 
 
 def canonical_signs(U: NDArray[np.float64], V: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
@@ -96,75 +147,457 @@ def _dense(T: Any, k: int) -> tuple[NDArray, NDArray, NDArray]:
     return s[:k], U[:, :k], Vt[:k].T
 
 
-def _iterative(T: Any, k: int, tol: float, seed: int, extra: int) -> tuple[NDArray, NDArray,
-                                                                             NDArray, dict]:
-    """Top-k via ARPACK on the Gram matrix of the smaller side, with ``extra`` guard
-    vectors so clusters straddling k are resolved."""
-    NL, NR = T.shape
-    right = NR <= NL
-    n = NR if right else NL
-    Tc = sp.csr_array(T)
-    TT = sp.csr_array(Tc.T)
+# --------------------------------------------------------------------------- Gram matrix
+def gram(T: Any) -> tuple[sp.csr_array, bool]:
+    r"""The Gram matrix of the smaller side, sparse: :math:`G = T^\top T` (``right=True``,
+    when :math:`N_R \le N_L`) or :math:`T T^\top`. For a co-occurrence matrix,
+    :math:`T^\top T` is the normalized adjacency of the next-state graph (THEORY F4)."""
+    Tc = sp.csr_array(T, dtype=float)
+    right = Tc.shape[1] <= Tc.shape[0]
+    G = (Tc.T @ Tc) if right else (Tc @ Tc.T)
+    G = sp.csr_array(G)
+    G = sp.csr_array((G + G.T) * 0.5)  # exact symmetry (rounding of the product)
+    G.sort_indices()
+    return G, right
 
-    def mv(x: NDArray) -> NDArray:
-        return TT @ (Tc @ x) if right else Tc @ (TT @ x)
 
-    G = spla.LinearOperator((n, n), matvec=mv, matmat=mv, dtype=float)
-    want = min(k + extra, n - 1)
+def _gram_cost(T: sp.csr_array) -> int:
+    """Multiply-adds of the sparse product forming the Gram matrix of the smaller side."""
+    A = T if T.shape[1] <= T.shape[0] else sp.csr_array(T.T)
+    nnz_row = np.diff(A.indptr).astype(np.int64)
+    return int(np.dot(nnz_row, nnz_row))
+
+
+def _norm_upper(G: sp.csr_array) -> float:
+    r""":math:`\lambda_{\max}(G) \le \|G\|_\infty` (max absolute row sum), a rigorous bound."""
+    return float(np.max(np.add.reduceat(np.abs(G.data), G.indptr[:-1]))) if G.nnz else 0.0
+
+
+# --------------------------------------------------------------------------- operators
+def _lambda_max_upper(G: sp.csr_array, rng: np.random.Generator,
+                      steps: int = 40) -> tuple[float, dict[str, float]]:
+    r"""A rigorous upper bound on :math:`\lambda_{\max}(G)`: :math:`\|G\|_\infty`, or,
+    when G is entrywise nonnegative (always for a co-occurrence matrix), the
+    Collatz-Wielandt bound :math:`\max_i (Gx)_i/x_i` at a positive x built from a short
+    Lanczos run (tight when x is near the Perron vector :math:`\sqrt q`, THEORY F4)."""
+    n = G.shape[0]
+    inf_norm = _norm_upper(G)
+    info = dict(inf_norm=inf_norm)
+    if G.nnz == 0 or G.data.min() < 0:
+        return inf_norm, info
+    steps = max(1, min(steps, n))
+    v = rng.standard_normal(n)
+    v /= np.linalg.norm(v)
+    V = np.empty((n, steps))
+    alpha, beta = np.zeros(steps), np.zeros(steps)
+    b, v_prev, m = 0.0, np.zeros(n), 0
+    for j in range(steps):
+        V[:, j] = v
+        w = G @ v - b * v_prev
+        alpha[j] = w @ v
+        w -= alpha[j] * v
+        w -= V[:, :j + 1] @ (V[:, :j + 1].T @ w)
+        b = float(np.linalg.norm(w))
+        m = j + 1
+        if b <= 1e-14:
+            break
+        beta[j] = b
+        v_prev, v = v, w / b
+    vals, vecs = sla.eigh_tridiagonal(alpha[:m], beta[:m - 1])
+    x = np.abs(V[:, :m] @ vecs[:, -1])
+    x += 1e-8 * x.max()
+    for _ in range(3):  # a few power steps smooth x toward the Perron vector
+        x = G @ x + 1e-12 * x.max()
+    cw = float(np.max((G @ x) / x))
+    info.update(lanczos=float(vals[-1]), collatz_wielandt=cw)
+    return min(inf_norm, cw), info
+
+
+@dataclass
+class _ShiftInvert:
+    r""":math:`B = (s_0 I - G)^{-1}` from a sparse :math:`LDL^\top` (SuperLU with symmetric
+    ordering and diagonal pivots); the signs of D give the inertia of :math:`s_0 I - G`."""
+
+    s0: float
+    lu: Any
+    negative_pivots: int
+    symmetric: bool
+    seconds: float
+
+    def __call__(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        return self.lu.solve(np.asarray(X, dtype=float))
+
+    def to_lambda(self, u: float) -> float:
+        """Eigenvalue map back to G: mu = 1/(s0 - lambda)  =>  lambda = s0 - 1/mu."""
+        return self.s0 - 1.0 / u if u > 0 else -math.inf
+
+
+def _factor(G: sp.csr_array, s0: float) -> _ShiftInvert:
+    t0 = time.perf_counter()
+    n = G.shape[0]
+    M = sp.csc_matrix(sp.identity(n, format="csc") * s0 - G)
+    lu = spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                   options=dict(SymmetricMode=True))
+    symmetric = bool(np.array_equal(lu.perm_r, lu.perm_c))
+    neg = int(np.sum(lu.U.diagonal() <= 0))
+    return _ShiftInvert(s0, lu, neg, symmetric, time.perf_counter() - t0)
+
+
+def _shift_invert(G: sp.csr_array, rng: np.random.Generator) -> tuple[_ShiftInvert, dict]:
+    r"""Factor :math:`s_0 I - G` with :math:`s_0 = (1 + 10^{-6})\,b` for a rigorous upper
+    bound b on :math:`\lambda_{\max}(G)` (:func:`_lambda_max_upper`); the inertia (no
+    negative pivot) confirms that B is positive definite despite rounding."""
+    upper, binfo = _lambda_max_upper(G, rng)
+    s0 = upper * (1 + 1e-6) + 1e-300
+    op = _factor(G, s0)
+    info = dict(shift=s0, lambda_max_bound=binfo, factor_seconds=op.seconds,
+                factor_nnz=int(op.lu.L.nnz + op.lu.U.nnz), negative_pivots=op.negative_pivots)
+    if not (op.symmetric and op.negative_pivots == 0):
+        raise SpectrumError("top_singular: the factorization of s0*I - G is not positive "
+                            f"definite (s0 = {s0!r}, negative pivots {op.negative_pivots}, "
+                            f"symmetric ordering {op.symmetric}); use method='matvec'")
+    return op, info
+
+
+# --------------------------------------------------------------------------- block Krylov
+def _orth_against(W: NDArray, V: NDArray | None) -> NDArray:
+    """Orthonormal basis of the part of W orthogonal to the orthonormal V (two passes)."""
+    for _ in range(2):
+        if V is not None and V.shape[1]:
+            W = W - V @ (V.T @ W)
+    if W.shape[1] == 0:
+        return W
+    Qw, Rw = np.linalg.qr(W)
+    keep = np.abs(np.diag(Rw)) > 1e-10 * max(1.0, float(np.abs(np.diag(Rw)).max(initial=0)))
+    Qw = Qw[:, keep]
+    if V is not None and V.shape[1] and Qw.shape[1]:
+        Qw = Qw - V @ (V.T @ Qw)
+        Qw, _ = np.linalg.qr(Qw)
+    return Qw
+
+
+def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
+                  need: Callable[[NDArray], int], tol_abs: float,
+                  max_dim: int) -> tuple[NDArray, NDArray, NDArray, int]:
+    r"""Block Krylov space of ``apply`` from ``X0``, Rayleigh-Ritz with G, grown block by
+    block until the top ``need(theta)`` Ritz pairs have residual norm
+    :math:`\|Gy-\theta y\|\le` ``tol_abs`` or the dimension reaches ``max_dim``. Returns
+    the top ``p`` Ritz values (descending), vectors, residual norms, and the dimension.
+
+    Only small matrices are updated per block: :math:`H = V^\top G V` and
+    :math:`M = (GV)^\top (GV)`, which give the residual norms
+    :math:`\|Gy-\theta y\|^2 = s^\top M s - \theta^2` cheaply (to about 1e-7 relative);
+    explicit residuals are computed only when that estimate says converged.
+    """
+    basis = _orth_against(X0, None)
+    GV = G @ basis
+    H = basis.T @ GV
+    M = GV.T @ GV
+    floor = 1e-6 * max(float(np.abs(H).max(initial=0.0)), 1e-300)
+    last, GW = basis, GV
+    while True:
+        dim = basis.shape[1]
+        theta, S = np.linalg.eigh((H + H.T) * 0.5)
+        order = np.argsort(theta)[::-1][:p]
+        theta, S = theta[order], S[:, order]
+        est = np.sqrt(np.clip(np.einsum("ij,ij->j", S, M @ S) - theta**2, 0.0, None))
+        nd = need(theta)
+        if np.all(est[:nd] <= max(tol_abs, floor)) or dim >= max_dim:
+            Y = basis @ S
+            rn = np.linalg.norm(G @ Y - Y * theta, axis=0)
+            if np.all(rn[:nd] <= tol_abs) or dim >= max_dim:
+                return theta, Y, rn, dim
+        W = _orth_against(apply(last), basis)
+        W = W[:, :max(0, max_dim - dim)]
+        if W.shape[1] == 0:
+            Y = basis @ S
+            return theta, Y, np.linalg.norm(G @ Y - Y * theta, axis=0), dim
+        GW_new = G @ W
+        h_old, h_new = basis.T @ GW_new, W.T @ GW_new
+        GGW = G @ GW_new
+        m_old, m_new = basis.T @ GGW, GW_new.T @ GW_new
+        H = np.block([[H, h_old], [h_old.T, h_new]])
+        M = np.block([[M, m_old], [m_old.T, m_new]])
+        basis = np.hstack([basis, W])
+        last, GW = W, GW_new
+
+
+# --------------------------------------------------------------------------- certificate
+def _deflated_lanczos_bound(apply: Operator, Q: NDArray, rng: np.random.Generator,
+                            delta: float, max_steps: int, target: float) -> dict[str, Any]:
+    r"""Upper bound, with probability ``>= 1 - delta``, on :math:`\lambda_{\max}` of the PSD
+    operator ``apply`` restricted to :math:`Q^\perp`: Lanczos with full reorthogonalization
+    from a Gaussian start in :math:`Q^\perp` and the Kuczynski-Wozniakowski bound with a
+    union bound over ``max_steps`` steps. Stops early once the bound is below ``target``."""
+    n = Q.shape[0]
+    dim = n - Q.shape[1]
+    steps = max(1, min(max_steps, dim))
+
+    def proj(x: NDArray) -> NDArray:
+        return x - Q @ (Q.T @ x)
+
+    v = proj(rng.standard_normal(n))
+    v /= np.linalg.norm(v)
+    V = np.empty((n, steps))
+    alpha, beta = np.zeros(steps), np.zeros(steps)
+    b, v_prev = 0.0, np.zeros(n)
+    log_term = math.log(_KW_CONST * math.sqrt(max(dim, 1)) * steps / delta)
+    best = dict(upper=math.inf, steps=0, ritz=math.nan, exhausted=False, skipped=False)
+    for j in range(steps):
+        V[:, j] = v
+        w = proj(apply(proj(v)[:, None])[:, 0]) - b * v_prev
+        alpha[j] = w @ v
+        w -= alpha[j] * v
+        w -= V[:, :j + 1] @ (V[:, :j + 1].T @ w)
+        w = proj(w)
+        b = float(np.linalg.norm(w))
+        ritz = float(sla.eigh_tridiagonal(alpha[:j + 1], beta[:j], eigvals_only=True)[-1]) \
+            if j else float(alpha[0])
+        if b <= 1e-13 * max(abs(ritz), 1e-300):
+            # invariant subspace found: the Ritz value is exact for the Krylov space, and
+            # the start vector's component outside it is zero; the KW bound still applies
+            best.update(exhausted=True)
+        if ritz >= target:
+            # a Ritz value is a lower bound on lambda_max: a direction orthogonal to Q is
+            # above the cut, so the block missed an eigenvalue (or the cut is inside a cluster)
+            best.update(skipped=True, ritz=ritz, steps=j + 1)
+            break
+        eps = (log_term / (2 * (j + 1) - 1)) ** 2
+        if eps < 1:
+            upper = max(ritz, 0.0) / (1 - eps)
+            if upper < best["upper"]:
+                best.update(upper=upper, steps=j + 1, ritz=ritz, eps=eps)
+            if upper < target:
+                break
+        if best["exhausted"]:
+            break
+        beta[j] = b
+        v_prev, v = v, w / b
+    return best
+
+
+def certify_top(apply: Operator, to_op: Callable[[float], float],
+                to_lambda: Callable[[float], float], G: sp.csr_array, theta: NDArray,
+                Y: NDArray, p: int, rng: np.random.Generator, delta: float = 1e-10,
+                max_steps: int = 300) -> dict[str, Any]:
+    r"""Prove that the top ``p`` Ritz values ``theta`` (vectors ``Y``) of the symmetric G are
+    its ``p`` largest eigenvalues, each within :math:`\|R\|_2`, with probability
+    ``>= 1 - delta`` (see the module docstring, steps 1-3).
+
+    ``apply`` is a PSD operator with the eigenvectors of G whose eigenvalues are an
+    increasing function ``to_op`` of those of G (G itself, or :math:`(s_0 I - G)^{-1}`);
+    ``to_lambda`` is its inverse.
+    """
+    Q = Y[:, :p]
+    R = G @ Q - Q * theta[:p]
+    r2 = float(np.sqrt(max(np.linalg.eigvalsh(R.T @ R).max(initial=0.0), 0.0)))
+    orth_err = float(np.abs(Q.T @ Q - np.eye(p)).max(initial=0.0))
+    need = float(theta[p - 1] - r2)  # every matched eigenvalue is > need
+    if need <= 0:
+        return dict(proved=False, reason="theta_p - ||R||_2 <= 0", block_residual=r2)
+    target = to_op(need)  # operator bound below this <=> lambda_{p+1}(G) < need
+    kw = _deflated_lanczos_bound(apply, Q, rng, delta, max_steps, target)
+    lam_next = to_lambda(kw["upper"]) if math.isfinite(kw["upper"]) else math.inf
+    proved = bool(lam_next < need and orth_err < 1e-8)
+    return dict(proved=proved, p=int(p), block_residual=r2, orthogonality_error=orth_err,
+                lambda_next_upper=float(lam_next), theta_p_minus_residual=need,
+                lanczos_steps=int(kw["steps"]), kw_eps=float(kw.get("eps", math.nan)),
+                complement_ritz=float(kw["ritz"]), skip_detected=bool(kw["skipped"]),
+                failure_probability=float(delta))
+
+
+def _choose_p(theta: NDArray, rn: NDArray, k: int, tol_abs: float,
+              gap_of: Callable[[float, float], float]) -> int:
+    """Deflation size p >= k: among the converged leading Ritz pairs, the index with the
+    widest relative gap to the next Ritz value (largest ``gap_of(theta_p, theta_{p+1})``)."""
+    conv = int(np.argmin(np.append(rn <= tol_abs, False)))  # leading converged count
+    last = min(conv, theta.size - 1)
+    if last < k:
+        return k
+    cands = np.arange(k, last + 1)
+    gaps = [gap_of(theta[i - 1], theta[i]) for i in cands]
+    return int(cands[int(np.argmax(gaps))])
+
+
+# --------------------------------------------------------------------------- iterative
+def _iterative(T: Any, k: int, tol: float, seed: int, extra: int, block: int, method: str,
+               max_dim: int | None, attempts: int, delta: float,
+               cert_steps: int) -> tuple[NDArray, NDArray, NDArray, bool, dict]:
     rng = np.random.default_rng(seed)
-    v0 = rng.standard_normal(n)
-    ncv = min(n, max(2 * want + 1, want + 64))
-    vals, vecs = spla.eigsh(G, k=want, which="LA", tol=tol, v0=v0, ncv=ncv, maxiter=100 * n)
-    order = np.argsort(vals)[::-1]
-    vals, vecs = vals[order], vecs[:, order]
-    s = np.sqrt(np.clip(vals, 0.0, None))
-    safe = np.where(s > 0, s, 1.0)
-    if right:
-        V = vecs
-        U = (Tc @ V) / safe
+    Tc = sp.csr_array(T, dtype=float)
+    info: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    G, right = gram(Tc)
+    n = G.shape[0]
+    info.update(gram_side="right (T^T T)" if right else "left (T T^T)", gram_nnz=int(G.nnz),
+                gram_seconds=time.perf_counter() - t0)
+    if method == "sparse":
+        op, finfo = _shift_invert(G, rng)
+        info.update(finfo)
+        apply: Operator = op
+        to_lambda: Callable[[float], float] = op.to_lambda
+
+        def to_op(lam: float) -> float:
+            return 1.0 / (op.s0 - lam) if lam < op.s0 else math.inf
+
+        def gap_of(a: float, b: float) -> float:
+            return (op.s0 - b) / (op.s0 - a) - 1.0
+
+        gap_min = 0.05
     else:
-        U = vecs
-        V = (TT @ U) / safe
-    info = {"guard_values": s[k:].tolist(), "ncv": int(ncv)}
-    return s[:k], U[:, :k], V[:, :k], info
+        def apply(X: NDArray) -> NDArray:
+            return G @ X
+
+        def to_lambda(u: float) -> float:
+            return u
+
+        to_op = to_lambda
+
+        def gap_of(a: float, b: float) -> float:
+            return (a - b) / max(a, 1e-300)
+
+        gap_min = 1e-4
+
+    scale = max(_norm_upper(G), 1e-300)
+    tol_abs = tol * scale
+    block = min(n, block)
+    p = min(n - 1, k + max(extra, 1))
+    cap = max_dim if max_dim is not None else min(n, max(20 * p, 200))
+    X0 = rng.standard_normal((n, block))
+
+    def need_cluster(theta: NDArray) -> int:
+        """Converge the top k and the rest of a cluster straddling k (up to p)."""
+        for j in range(k, min(p, theta.size - 1) + 1):
+            if j == theta.size or gap_of(theta[j - 1], theta[j]) >= gap_min:
+                return j
+        return min(p, theta.size)
+
+    def need_all(theta: NDArray) -> int:
+        """Converge the whole guard band (retries)."""
+        return min(p, theta.size)
+
+    need: Callable[[NDArray], int] = need_cluster
+    attempts_log = []
+    certified = False
+    cert: dict[str, Any] = {}
+    theta = Y = rn = None
+    for attempt in range(attempts):
+        t1 = time.perf_counter()
+        theta, Y, rn, dim = _block_krylov(apply, G, X0, p, need, tol_abs, cap)
+        pc = _choose_p(theta, rn, k, tol_abs, gap_of)
+        cert = certify_top(apply, to_op, to_lambda, G, theta, Y, pc, rng, delta, cert_steps) \
+            if np.all(rn[:k] <= tol_abs) else dict(proved=False, reason="top-k Ritz pairs "
+                                                   "did not reach the tolerance",
+                                                   max_residual=float(rn[:k].max()))
+        attempts_log.append(dict(block=int(block), krylov_dim=int(dim),
+                                 seconds=time.perf_counter() - t1,
+                                 converged=bool(np.all(rn[:k] <= tol_abs)),
+                                 proved=bool(cert.get("proved"))))
+        if cert.get("proved"):
+            certified = True
+            break
+        if max_dim is not None:  # an explicit cap is a budget: do not try harder
+            break
+        # try harder: double the block, restart from the current Ritz vectors
+        block = min(n, 2 * block)
+        keep = Y[:, :min(Y.shape[1], block // 2)]
+        X0 = np.hstack([keep, rng.standard_normal((n, block - keep.shape[1]))])
+        cap = min(n, 2 * cap)
+        need = need_all
+    info["attempts"] = attempts_log
+    info["tolerance_abs"] = tol_abs
+    info["check"] = cert
+    s = np.sqrt(np.clip(theta[:k], 0.0, None))
+    safe = np.where(s > 0, s, 1.0)
+    Q = Y[:, :k]
+    if right:
+        V, U = Q, (Tc @ Q) / safe
+    else:
+        U, V = Q, (Tc.T @ Q) / safe
+    if certified:
+        r2 = cert["block_residual"]
+        lo = np.sqrt(np.clip(theta[:k] - r2, 0.0, None))
+        info["sigma_error_bound"] = (r2 / np.maximum(s + lo, 1e-300)).tolist()
+    return s, U, V, certified, info
 
 
-def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-12, seed: int = 0,
-                 extra: int = 8) -> Spectrum:
-    r"""Top-``k`` singular triplets of ``T`` (dense or sparse), descending.
+def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: int = 0,
+                 extra: int = 8, block: int = 4, max_dim: int | None = None, attempts: int = 3,
+                 delta: float = 1e-10, cert_steps: int = 300) -> Spectrum:
+    r"""Top-``k`` singular triplets of ``T`` (dense or sparse), descending, with a proof
+    that none was skipped.
 
     Parameters
     ----------
     k : number of triplets, ``0 <= k <= min(T.shape)``.
-    method : ``"auto"`` (dense when ``N_L N_R <= DENSE_MAX_ENTRIES``), ``"dense"`` or
-        ``"sparse"``.
-    tol : eigensolver tolerance for the sparse path.
-    seed : start vector seed (sparse path), for reproducibility.
-    extra : guard values computed beyond k on the sparse path.
+    method : ``"auto"`` (dense when ``N_L N_R <= DENSE_MAX_ENTRIES``, else ``"sparse"``),
+        ``"dense"``, ``"sparse"`` (shift-invert block Krylov on the Gram matrix) or
+        ``"matvec"`` (block Krylov with products only).
+    tol : iterative paths: converged when every top-k Ritz residual
+        :math:`\|G y - \theta y\| \le` ``tol`` :math:`\|G\|_\infty`.
+    seed : seeds the start block and the certificate's start vector.
+    extra : guard band: Ritz pairs kept beyond k (candidates for the certificate's cut).
+    block : block size of the Krylov space (doubled on each retry); exactly repeated
+        singular values beyond the block size can be missed by a single attempt, which
+        the certificate detects.
+    max_dim : cap on the Krylov dimension; when given, no retry beyond it (the answer may
+        then be uncertified).
+    attempts : retries with a doubled block when the certificate fails.
+    delta : failure probability of the randomized certificate.
+    cert_steps : cap on the certificate's Lanczos steps.
+
+    Returns
+    -------
+    Spectrum
+        ``certificate`` says what was proved: ``statement``, ``failure_probability``,
+        ``sigma_error_bound`` (certified per-value bound), ``check`` (the numbers of the
+        proof), ``attempts`` and the Frobenius consistency
+        :math:`\sum_{i\le k}\sigma_i^2 \le \|T\|_F^2`.
     """
     t0 = time.perf_counter()
-    if T.ndim != 2:
-        raise SpectrumError(f"top_singular: T must be a matrix, got ndim={T.ndim}")
+    if getattr(T, "ndim", None) != 2:
+        raise SpectrumError(f"top_singular: T must be a matrix, got ndim={getattr(T, 'ndim', None)}")
     NL, NR = T.shape
     kmax = min(NL, NR)
     if not (isinstance(k, (int, np.integer)) and 0 <= k <= kmax):
         raise SpectrumError(f"top_singular: k={k!r} must be an integer in [0, {kmax}]")
+    if method not in METHODS:
+        raise SpectrumError(f"top_singular: unknown method {method!r} ({', '.join(METHODS)})")
+    if not (0 < delta < 1):
+        raise SpectrumError(f"top_singular: delta={delta!r} must be in (0, 1)")
+    if not (isinstance(block, (int, np.integer)) and block >= 1):
+        raise SpectrumError(f"top_singular: block={block!r} must be an integer >= 1")
+    if not tol > 0:
+        raise SpectrumError(f"top_singular: tol={tol!r} must be > 0")
     if method == "auto":
         method = "dense" if NL * NR <= DENSE_MAX_ENTRIES or k >= kmax - 1 else "sparse"
     cert: dict[str, Any] = {}
-    if method == "dense":
-        s, U, V = _dense(T, k)
+    if method == "dense" or k == 0:
+        s, U, V = _dense(T, k) if k else (np.zeros(0), np.zeros((NL, 0)), np.zeros((NR, 0)))
         certified = True
-        cert["reason"] = "dense LAPACK SVD: all singular values computed, none can be skipped"
-    elif method == "sparse":
-        if k >= kmax - 1:
-            raise SpectrumError(f"top_singular: sparse path needs k < {kmax - 1}; use dense")
-        s, U, V, info = _iterative(T, k, tol, seed, extra)
-        cert.update(info)
-        certified = False
-        cert["reason"] = "iterative eigensolver: residual bounds only, skips not excluded"
+        cert["statement"] = ("dense LAPACK SVD: all singular values computed, none can be "
+                             "skipped; errors are at rounding level (see residuals)")
+        cert["failure_probability"] = 0.0
+        method = "dense"
     else:
-        raise SpectrumError(f"top_singular: unknown method {method!r} (auto, dense, sparse)")
+        if k >= kmax - 1:
+            raise SpectrumError(f"top_singular: {method} path needs k < {kmax - 1}; use dense")
+        s, U, V, certified, info = _iterative(T, k, tol, seed, extra, block, method, max_dim,
+                                              attempts, delta, cert_steps)
+        cert.update(info)
+        if certified:
+            cert["statement"] = (
+                f"with probability >= 1 - {delta:g} over the random start vector: these are "
+                f"the top {k} singular values of T (none skipped, multiplicities counted) and "
+                "|sigma_i - sigma_i(T)| <= sigma_error_bound[i] (Kahan-Cao-Xie-Li matching "
+                "+ Courant-Fischer deflation + Kuczynski-Wozniakowski Lanczos bound)")
+            cert["failure_probability"] = float(delta)
+        else:
+            cert["statement"] = ("NOT certified: residual (Weyl) bounds hold for each value, "
+                                 "but a skipped singular value is not excluded")
+            cert["failure_probability"] = None
+            warnings.warn(f"top_singular: the top-{k} spectrum ({method}) could not be "
+                          "certified; see Spectrum.certificate", SpectrumWarning, stacklevel=2)
     U, V = canonical_signs(U, V)
     fro = _frobenius_sq(T)
     res = _residuals(T, s, U, V) if k else np.zeros(0)
