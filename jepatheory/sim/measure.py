@@ -23,6 +23,7 @@ same way (their model is the kernel itself); ``count`` also carries the T5 chain
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -33,7 +34,7 @@ from numpy.typing import NDArray
 from .._results import Result, table
 from ..cooccurrence import CoOccurrence
 from ..data import make_nu
-from ..errors import ShapeError
+from ..errors import OddMDPWarning, ShapeError
 from ..mdp import MDP, load_mdp
 from ..model import (DENSE_MODEL_MAX, clip_renormalize, empirical_loss, factorization_error,
                      h_prime, model_kernel, truncated_embeddings)
@@ -119,7 +120,9 @@ def run_experiment(mdp: MDP, nu: NDArray, *, k: int, n: int, trainer: str = "erm
     P = mdp.P_sa.toarray()
     nu_flat = np.asarray(nu, float).ravel()
     metrics: dict[str, Any] = dict(V_star=V_star, tail_k=C.tail(int(k)))
-    Chat = empirical_cooccurrence(mdp, ds)
+    with warnings.catch_warnings():  # uncovered pairs of nu_hat are expected at small n
+        warnings.simplefilter("ignore", OddMDPWarning)
+        Chat = empirical_cooccurrence(mdp, ds)
     kk = min(int(k), Chat.n_left, Chat.n_right)
     erm = truncated_embeddings(Chat, kk)
     metrics["erm_loss"] = empirical_loss(erm.z, erm.h, ds.pair, ds.s2)
@@ -147,7 +150,10 @@ def run_experiment(mdp: MDP, nu: NDArray, *, k: int, n: int, trainer: str = "erm
             _check_count_chain(chain)
         return Measurement(config, metrics, None if chain is None else chain.to_dict(), {})
 
-    tr = train(trainer, mdp, ds, int(k), encoder, seed=seed, **(train_kw or {}))
+    kw = dict(train_kw or {})
+    if trainer == "erm":
+        kw["C_hat"] = Chat
+    tr = train(trainer, mdp, ds, int(k), encoder, seed=seed, **kw)
     z, h = tr.emb.z, tr.emb.h
     hp = h_prime(h, C.q, q_hat)
     out = plan(planner, mdp, z, h, q_hat, seed=seed, **(plan_kw or {}))

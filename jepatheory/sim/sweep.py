@@ -190,12 +190,28 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
         con.close()
 
 
+#: BLAS thread variables set to 1 in local worker processes: each cell is small, and
+#: multi-threaded BLAS in several processes on the same cores is many times slower.
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _run_pool(todo: list[dict], workers: int, record: Any) -> None:
+    import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    with ProcessPoolExecutor(max_workers=workers) as ex:
-        futs = {ex.submit(_guarded, c): c for c in todo}
-        for fut in as_completed(futs):
-            record(futs[fut], *fut.result())
+    saved = {v: os.environ.get(v) for v in BLAS_THREAD_VARS}
+    for v in BLAS_THREAD_VARS:
+        os.environ.setdefault(v, "1")
+    try:  # spawned workers read the variables when they import numpy
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+            futs = {ex.submit(_guarded, c): c for c in todo}
+            for fut in as_completed(futs):
+                record(futs[fut], *fut.result())
+    finally:
+        for v, val in saved.items():
+            if val is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = val
 
 
 def _run_dask(todo: list[dict], address: str, record: Any) -> None:
@@ -203,10 +219,11 @@ def _run_dask(todo: list[dict], address: str, record: Any) -> None:
     distributed = require("distributed")
     client = distributed.Client(address, set_as_default=False)
     try:
-        futs = client.map(_guarded, todo, pure=False)
-        index = {f.key: c for f, c in zip(futs, todo)}
-        for fut in distributed.as_completed(futs):
-            record(index[fut.key], *fut.result())
+        with client.as_current():
+            futs = client.map(_guarded, todo, pure=False)
+            index = {f.key: c for f, c in zip(futs, todo)}
+            for fut in distributed.as_completed(futs):
+                record(index[fut.key], *fut.result())
     finally:
         client.close()
 

@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._results import Result
+from ..cooccurrence import CoOccurrence
 from ..errors import ShapeError
 from ..mdp import MDP
 from ..model import Embeddings, empirical_loss, truncated_embeddings
@@ -149,14 +150,16 @@ def _check_common(ds: Dataset, mdp: MDP, k: int) -> None:
         raise ShapeError(f"dataset: n = {ds.n} transitions; training needs at least 2")
 
 
-def train_erm(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", **_: Any) -> Trained:
-    """Exact ERM (T2 on :math:`\\hat T`): instant, tabular only."""
+def train_erm(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular",
+              C_hat: CoOccurrence | None = None, **_: Any) -> Trained:
+    """Exact ERM (T2 on :math:`\\hat T`): instant, tabular only. ``C_hat``: the plug-in
+    :func:`~jepatheory.sampling.empirical_cooccurrence` of ``ds``, if already built."""
     _check_common(ds, mdp, k)
     if encoder != "tabular":
         raise ShapeError(f"trainer 'erm' is the truncated SVD of the plug-in T_hat: encoder "
                          f"must be 'tabular', got {encoder!r} (use 'spectral' for {encoder})")
     t0 = time.perf_counter()
-    Chat = empirical_cooccurrence(mdp, ds)
+    Chat = empirical_cooccurrence(mdp, ds) if C_hat is None else C_hat
     kk = min(k, Chat.n_left, Chat.n_right)
     emb = truncated_embeddings(Chat, kk)
     if kk < k:  # rank of T_hat below k: pad with zero columns
@@ -197,7 +200,8 @@ def train_spectral(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
 
     ``eval_every > 0`` evaluates the full-data U-statistic :math:`\hat L_n`
     (:func:`~jepatheory.model.empirical_loss`) every so many steps; with ``target_loss`` the
-    run stops at the first evaluation at or below it (time-to-loss measurements)."""
+    run stops at the first evaluation at or below it (time-to-loss measurements); the
+    reported times exclude the evaluations."""
     _check_common(ds, mdp, k)
     if optimizer not in ("lazy", "dense"):
         raise ShapeError(f"optimizer {optimizer!r}: use 'lazy' or 'dense'")
@@ -209,7 +213,7 @@ def train_spectral(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
     curve, evals = _Curve(max(steps // 100, 1)), []
     pair, s2 = ds.pair, ds.s2
     t0 = time.perf_counter()
-    done = 0
+    done, eval_sec = 0, 0.0
     for step, (s, a, sn) in enumerate(_batches(ds, batch, steps, rng)):
         Z, cz = fz.forward(s, a)
         H, ch = fh.forward(sn)
@@ -220,11 +224,13 @@ def train_spectral(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
         curve.add(step, loss)
         done = step + 1
         if eval_every and done % eval_every == 0:
+            te = time.perf_counter()
             full = empirical_loss(fz.full(), fh.full(), pair, s2)
-            evals.append((done, time.perf_counter() - t0, full))
+            evals.append((done, te - t0 - eval_sec, full))
+            eval_sec += time.perf_counter() - te
             if target_loss is not None and full <= target_loss:
                 break
-    sec = time.perf_counter() - t0
+    sec = time.perf_counter() - t0 - eval_sec  # training time, evaluations excluded
     emb = Embeddings(fz.full(), fh.full())
     final = evals[-1][2] if evals else (curve.points[-1][1] if curve.points else loss)
     return Trained(emb, TrainLog("spectral", encoder, k, done, sec, float(final), curve.points,
