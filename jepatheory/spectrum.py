@@ -353,10 +353,13 @@ def _deflated_lanczos_bound(apply: Operator, Q: NDArray, rng: np.random.Generato
         b = float(np.linalg.norm(w))
         ritz = float(sla.eigh_tridiagonal(alpha[:j + 1], beta[:j], eigvals_only=True)[-1]) \
             if j else float(alpha[0])
-        if b <= 1e-13 * max(abs(ritz), 1e-300):
-            # invariant subspace found: the Ritz value is exact for the Krylov space, and
-            # the start vector's component outside it is zero; the KW bound still applies
-            best.update(exhausted=True)
+        if b <= 1e-13 * max(abs(ritz), 1e-300) or j + 1 >= dim:
+            # the Krylov space is invariant (or all of Q^perp): a Gaussian start has a
+            # component in every eigenspace almost surely, so its largest Ritz value is
+            # lambda_max of the deflated operator (up to rounding)
+            exact = max(ritz, 0.0) * (1 + 1e-12) + 1e-300
+            best.update(exhausted=True, upper=exact, steps=j + 1, ritz=ritz, eps=0.0)
+            break
         if ritz >= target:
             # a Ritz value is a lower bound on lambda_max: a direction orthogonal to Q is
             # above the cut, so the block missed an eigenvalue (or the cut is inside a cluster)
@@ -369,8 +372,6 @@ def _deflated_lanczos_bound(apply: Operator, Q: NDArray, rng: np.random.Generato
                 best.update(upper=upper, steps=j + 1, ritz=ritz, eps=eps)
             if upper < target:
                 break
-        if best["exhausted"]:
-            break
         beta[j] = b
         v_prev, v = v, w / b
     return best
@@ -403,6 +404,7 @@ def certify_top(apply: Operator, to_op: Callable[[float], float],
                 lambda_next_upper=float(lam_next), theta_p_minus_residual=need,
                 lanczos_steps=int(kw["steps"]), kw_eps=float(kw.get("eps", math.nan)),
                 complement_ritz=float(kw["ritz"]), skip_detected=bool(kw["skipped"]),
+                complement_exhausted=bool(kw["exhausted"]),
                 failure_probability=float(delta))
 
 
@@ -603,6 +605,8 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
     res = _residuals(T, s, U, V) if k else np.zeros(0)
     tail = fro - np.concatenate([[0.0], np.cumsum(s**2)])
     tail = np.maximum(tail, 0.0)
+    if method == "dense":  # all values computed: Weyl matches the sorted lists
+        cert["sigma_error_bound"] = res.tolist()
     cert["frobenius_consistent"] = bool(np.sum(s**2) <= fro * (1 + 1e-10) + 1e-12)
     return Spectrum(k=int(k), singular_values=s, residuals=res, frobenius_sq=fro, tail=tail,
                     method=method, certified=certified, seconds=time.perf_counter() - t0,

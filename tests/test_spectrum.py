@@ -1,0 +1,203 @@
+"""Top-k spectrum of T (THEORY D2, F4): closed forms, dense vs iterative agreement, the
+clustered-values trap, certification, reproducibility."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jepatheory.bench.spectrum import slip_grid_singular_values
+from jepatheory.cooccurrence import CoOccurrence
+from jepatheory.envs import grid, make_env, ring
+from jepatheory.errors import SpectrumError, SpectrumWarning
+from jepatheory.spectrum import canonical_signs, top_singular
+
+# Rounding: the dense SVD and the closed forms agree to a few ulps of sigma <= 1.
+ULP_TOL = 1e-12
+
+
+def ring_singular_values(n: int, slip: float) -> np.ndarray:
+    r"""Ring with slip, uniform nu: q is uniform, T = P / sqrt(2) and T^T T is circulant with
+    eigenvalues :math:`(1-s)^2 + s^2 + 2s(1-s)\cos(4\pi j/n)` (DFT of the shifts)."""
+    j = np.arange(n)
+    s2 = (1 - slip) ** 2 + slip**2 + 2 * slip * (1 - slip) * np.cos(4 * np.pi * j / n)
+    return np.sort(np.sqrt(s2))[::-1]
+
+
+@pytest.mark.parametrize("n,slip", [(12, 0.1), (25, 0.3), (40, 0.45)])
+def test_ring_closed_form_dense(n, slip):
+    C = CoOccurrence(ring(n, slip=slip))
+    spec = top_singular(C.T, n, method="dense")
+    assert np.max(np.abs(spec.singular_values - ring_singular_values(n, slip))) < ULP_TOL
+    # tail_k from the closed form: the sum of the remaining squares
+    exact = ring_singular_values(n, slip)
+    for k in (0, 3, n):
+        assert abs(spec.tail_k(k) - np.sum(exact[k:] ** 2)) < 1e-10
+
+
+@pytest.mark.parametrize("method", ["sparse", "matvec"])
+def test_ring_closed_form_iterative(method):
+    n, slip, k = 60, 0.2, 9
+    C = CoOccurrence(ring(n, slip=slip))
+    spec = top_singular(C.T, k, method=method)
+    exact = ring_singular_values(n, slip)
+    assert spec.certified, spec.certificate["check"]
+    # the certified bound is a proved bound: the true error must lie below it (one-sided)
+    err = np.abs(spec.singular_values - exact[:k])
+    assert np.all(err <= np.asarray(spec.certificate["sigma_error_bound"]) + 1e-15)
+    assert np.all(err <= spec.residuals + 1e-15)  # Weyl bound
+    assert abs(spec.tail_k(k) - np.sum(exact[k:] ** 2)) < 1e-8  # tol=1e-8 on sigma^2
+
+
+def test_grid_closed_form_sparse_clusters():
+    """The grid's top values come in exact pairs and near-equal clusters; none skipped."""
+    w = h = 24
+    C = CoOccurrence(grid(w, h, slip=0.1))
+    k = 16
+    spec = top_singular(C.T, k, method="sparse", seed=3)
+    exact = slip_grid_singular_values(w, h, 0.1)
+    assert spec.certified
+    err = np.abs(spec.singular_values - exact[:k])
+    assert np.all(err <= np.asarray(spec.certificate["sigma_error_bound"]) + 1e-15)
+    assert np.max(err) < 1e-8
+    assert spec.certificate["failure_probability"] <= 1e-10
+
+
+def test_grid_closed_form_rectangular_dense():
+    C = CoOccurrence(grid(5, 9, slip=0.3))
+    spec = top_singular(C.T, C.n_right, method="dense")
+    assert np.max(np.abs(spec.singular_values - slip_grid_singular_values(5, 9, 0.3))) < ULP_TOL
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(30, 70), branching=st.integers(2, 5))
+def test_dense_vs_sparse_random_mdps(seed, n, branching):
+    mdp = make_env("random-sparse", n=n, actions=3, branching=branching, seed=seed)
+    rng = np.random.default_rng(seed)
+    nu = rng.dirichlet(np.ones(n * 3)).reshape(n, 3)
+    C = CoOccurrence(mdp, nu)
+    k = 6
+    d = top_singular(C.T, k, method="dense")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpectrumWarning)
+        s = top_singular(C.T, k, method="sparse", seed=seed)
+    assert s.certified
+    bound = np.asarray(s.certificate["sigma_error_bound"]) + 4 * d.residuals + 1e-14
+    assert np.all(np.abs(s.singular_values - d.singular_values) <= bound)
+    assert abs(s.tail_k(k) - d.tail_k(k)) <= 2 * k * 1e-8  # tol 1e-8 per sigma^2
+    assert s.singular_values[0] == pytest.approx(1.0, abs=1e-10)  # F1: sigma_1 = 1
+    # subspaces agree (vectors may differ inside clusters): compare projectors on a gap
+    gaps = d.singular_values[:-1] - d.singular_values[1:]
+    j = int(np.argmax(gaps)) + 1
+    if gaps[j - 1] > 1e-3:
+        Pd, Ps = d.V[:, :j] @ d.V[:, :j].T, s.V[:, :j] @ s.V[:, :j].T
+        assert np.linalg.norm(Pd - Ps, 2) < 1e-6
+
+
+def test_wide_matrix_uses_left_gram():
+    rng = np.random.default_rng(1)
+    T = sp.random(25, 300, density=0.1, random_state=rng, format="csr")
+    d = top_singular(T, 5, method="dense")
+    s = top_singular(T, 5, method="sparse")
+    assert s.certificate["gram_side"].startswith("left")
+    assert s.certified
+    assert np.max(np.abs(s.singular_values - d.singular_values)) < 1e-8
+
+
+def _repeated_blocks(copies: int, seed: int = 0) -> sp.csr_array:
+    """Direct sum of ``copies`` identical blocks plus one different block: every singular
+    value of the repeated block has multiplicity exactly ``copies``."""
+    rng = np.random.default_rng(seed)
+    B = sp.random(40, 30, density=0.15, random_state=rng) + sp.eye(40, 30)
+    other = sp.random(40, 30, density=0.15, random_state=rng) * 0.5 + sp.eye(40, 30) * 0.9
+    return sp.csr_array(sp.block_diag([B] * copies + [other]))
+
+
+@pytest.mark.parametrize("method", ["sparse", "matvec"])
+def test_clustered_trap_none_skipped(method):
+    T = _repeated_blocks(6)
+    k = 16  # the top value of B has multiplicity 6: k cuts the third cluster
+    d = top_singular(T, k, method="dense")
+    s = top_singular(T, k, method=method, block=2, seed=0)
+    assert s.certified
+    assert np.max(np.abs(s.singular_values - d.singular_values)) < 1e-7
+
+
+@pytest.mark.parametrize("method", ["sparse", "matvec"])
+def test_clustered_trap_never_certified_when_wrong(method):
+    """With a block smaller than the multiplicity and no retry, the answer may skip copies;
+    it must then not be certified (and must warn)."""
+    T = _repeated_blocks(6)
+    k = 16
+    d = top_singular(T, k, method="dense")
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        s = top_singular(T, k, method=method, block=1, attempts=1, seed=0)
+    wrong = np.max(np.abs(s.singular_values - d.singular_values)) > 1e-6
+    assert wrong  # a single start vector cannot see six copies: the trap springs
+    assert not s.certified
+    assert s.certificate["check"]["skip_detected"]
+    assert any(issubclass(w.category, SpectrumWarning) for w in rec)
+
+
+def test_under_iterated_run_is_not_certified():
+    C = CoOccurrence(grid(20, 20, slip=0.1))
+    with pytest.warns(SpectrumWarning):
+        s = top_singular(C.T, 16, method="matvec", max_dim=24)
+    assert not s.certified
+    assert s.certificate["failure_probability"] is None
+    assert "NOT certified" in s.certificate["statement"]
+    # the Weyl residual bounds still hold against the exact values
+    exact = slip_grid_singular_values(20, 20, 0.1)[:16]
+    # residual bounds are per computed value; some true value lies within each
+    for sig, r in zip(s.singular_values, s.residuals):
+        assert np.min(np.abs(exact - sig)) <= r + 1e-12 or np.min(
+            np.abs(slip_grid_singular_values(20, 20, 0.1) - sig)) <= r + 1e-12
+
+
+def test_same_seed_same_numbers_and_canonical_signs():
+    C = CoOccurrence(grid(15, 15, slip=0.2))
+    a = top_singular(C.T, 8, method="sparse", seed=7)
+    b = top_singular(C.T, 8, method="sparse", seed=7)
+    assert np.array_equal(a.singular_values, b.singular_values)
+    assert np.array_equal(a.V, b.V) and np.array_equal(a.U, b.U)
+    idx = np.argmax(np.abs(a.V), axis=0)
+    assert np.all(a.V[idx, np.arange(8)] > 0)
+    U, V = canonical_signs(-a.U, -a.V)
+    assert np.array_equal(V, a.V)
+
+
+def test_tail_and_frobenius_from_nonzeros():
+    C = CoOccurrence(make_env("four-rooms"))
+    s = top_singular(C.T, 10)
+    assert s.frobenius_sq == pytest.approx(C.frobenius_sq, rel=1e-14)
+    assert np.all(np.diff(s.tail) <= 1e-15)  # tail_k is nonincreasing
+    full = top_singular(C.T, C.n_right, method="dense")
+    assert s.tail_k(10) == pytest.approx(np.sum(full.singular_values[10:] ** 2), abs=1e-12)
+    assert s.certificate["frobenius_consistent"]
+
+
+def test_cooccurrence_spectrum_cached_and_options_passed():
+    C = CoOccurrence(grid(12, 12))
+    assert C.spectrum(5) is C.spectrum(5)
+    s = C.spectrum(5, method="sparse", seed=2)
+    assert s.method == "sparse" and s.certified
+
+
+@pytest.mark.parametrize("kw", [dict(k=-1), dict(k=10_000), dict(k=2.5), dict(method="svd"),
+                                dict(delta=0.0), dict(tol=0.0), dict(block=0)])
+def test_bad_input_raises_spectrum_error(kw):
+    C = CoOccurrence(ring(10))
+    args = dict(k=3) | kw
+    with pytest.raises(SpectrumError):
+        top_singular(C.T, **args)
+
+
+def test_k_zero():
+    C = CoOccurrence(ring(10))
+    s = top_singular(C.T, 0, method="sparse")
+    assert s.singular_values.size == 0 and s.tail[0] == pytest.approx(C.frobenius_sq)
