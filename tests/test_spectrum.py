@@ -201,3 +201,20 @@ def test_k_zero():
     C = CoOccurrence(ring(10))
     s = top_singular(C.T, 0, method="sparse")
     assert s.singular_values.size == 0 and s.tail[0] == pytest.approx(C.frobenius_sq)
+
+
+def test_demo_section_reports_certificate():
+    from jepatheory.spectrum import demo_section
+
+    class Ctx:
+        seed = 0
+        lines: list[str] = []
+
+        def cooc(self):
+            return CoOccurrence(make_env("four-rooms"))
+
+        def say(self, msg):
+            self.lines.append(msg)
+
+    out = demo_section(Ctx())
+    assert out["certified"] and out["max_abs_diff_vs_dense"] <= out["proved_bound"]
