@@ -30,7 +30,7 @@ from .errors import ShapeError
 
 __all__ = ["Embeddings", "truncated_embeddings", "jepa_loss", "factorization_error",
            "l2_loss", "empirical_loss", "h_prime", "model_kernel", "clip_renormalize",
-           "residual_matrix", "DENSE_MODEL_MAX"]
+           "residual_matrix", "plugin_embeddings", "DENSE_MODEL_MAX"]
 
 #: The induced model P_hat is formed densely only up to this many entries (N*m*N).
 DENSE_MODEL_MAX = 50_000_000
@@ -157,3 +157,12 @@ def clip_renormalize(P_hat: NDArray) -> NDArray[np.float64]:
     return np.where(sums > 0, Pc / np.where(sums > 0, sums, 1.0), 1.0 / N)
 
 
+
+
+def plugin_embeddings(C_hat: CoOccurrence, k: int) -> Embeddings:
+    r"""The plug-in estimator of T4b: the truncated SVD of :math:`\hat T` (``C_hat`` from
+    :func:`jepatheory.sampling.empirical_cooccurrence`), in whitened form
+    :math:`z = U_kS_k/\sqrt{\hat\nu}`, :math:`h = V_k/\sqrt{\hat q}`; planned with
+    :math:`\hat q` its kernel is :math:`\hat q\,z\cdot h = D_{\hat\nu}^{-1/2}[\hat T]_k
+    D_{\hat q}^{1/2}`. ``k`` is capped at the rank bound of :math:`\hat T`."""
+    return truncated_embeddings(C_hat, min(int(k), C_hat.n_left, C_hat.n_right))

@@ -12,12 +12,12 @@ from .constants import concentrability, min_nu, regret_constant, row_factor, tri
 from .finite_sample import T4Bound, encoder_dimension, kappa_grid_index, t4_bound, t4_dev
 from .input_level import CountChain, T5Bound, count_model_chain, t5_bound, weissman_rows
 from .kappa import Kappa, kappa_k, kappa_rescaled_curve
-from .ladder import Ladder, planner_policy, regret_ladder
+from .ladder import Ladder, PluginRun, planner_policy, plugin_run, regret_ladder
 from .plugin import (PluginConstants, PluginVariance, T4bBound, plugin_constants,
                      plugin_variance, t4b_bound)
 
 __all__ = [
-    "regret_ladder", "Ladder", "planner_policy", "count_model_chain", "CountChain",
+    "regret_ladder", "Ladder", "planner_policy", "plugin_run", "PluginRun", "count_model_chain", "CountChain",
     "t5_bound", "T5Bound", "weissman_rows", "t4_bound", "t4_dev", "T4Bound",
     "encoder_dimension", "kappa_grid_index", "plugin_constants", "plugin_variance",
     "t4b_bound", "PluginConstants", "PluginVariance", "T4bBound", "kappa_k", "Kappa",

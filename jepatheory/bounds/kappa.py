@@ -8,7 +8,7 @@ The T2 minimizers are the factorizations :math:`(Z_0G, H_0G^{-\top})`,
 
 With :math:`M = GG^\top\succ0` this is the convex SDP
 :math:`\min t` s.t. :math:`z_iMz_i^\top\le t`, :math:`h_jM^{-1}h_j^\top\le t` (the latter as
-:math:`\begin{pmatrix}M&H^\top\\H&Y\end{pmatrix}\succeq0`, :math:`Y_{jj}\le t`), and
+the small LMIs :math:`\begin{pmatrix}M&h_j^\top\\h_j&t\end{pmatrix}\succeq0`), and
 :math:`\kappa_k^2 = t^*`. Cheaper upper bounds: the whitened factorization (G = I), the
 balanced one (:math:`U S^{1/2}`, :math:`V S^{1/2}`) and the whitened one with the best scalar
 rescale :math:`\sqrt{\max\|z_0\|\max\|h_0\|}`. Lower bound (Cauchy-Schwarz):
@@ -30,11 +30,13 @@ from ..cooccurrence import CoOccurrence
 from ..errors import BoundInputError
 from .constants import top_k
 
-__all__ = ["Kappa", "kappa_k", "kappa_rescaled_curve", "whitened_factors", "SDP_MAX_ROWS",
+__all__ = ["Kappa", "kappa_k", "kappa_rescaled_curve", "whitened_factors", "SDP_MAX_ROWS", "SDP_MAX_K",
            "LOWER_MAX_ENTRIES"]
 
-#: The SDP is attempted only when N_R + k is at most this (one LMI of that size).
-SDP_MAX_ROWS = 400
+#: In auto mode the SDP (N_R LMIs of size k + 1) is attempted only up to N_R = SDP_MAX_ROWS
+#: and k = SDP_MAX_K, and only when the rescaled factorization is above the lower bound.
+SDP_MAX_ROWS = 200
+SDP_MAX_K = 16
 #: The lower bound max |z0 h0^T| is formed only up to this many entries.
 LOWER_MAX_ENTRIES = 20_000_000
 
@@ -73,12 +75,12 @@ def _sdp(z0: np.ndarray, h0: np.ndarray) -> tuple[float | None, str, dict[str, A
     import cvxpy as cp
 
     k = z0.shape[1]
-    # scale rows so the problem is well conditioned; undone on the factor below
     M = cp.Variable((k, k), symmetric=True)
-    Y = cp.Variable((h0.shape[0], h0.shape[0]), symmetric=True)
     t = cp.Variable()
-    cons = [cp.bmat([[M, h0.T], [h0, Y]]) >> 0,
-            cp.sum(cp.multiply(z0 @ M, z0), axis=1) <= t, cp.diag(Y) <= t]
+    tt = cp.reshape(t, (1, 1), order="F")
+    cons = [cp.sum(cp.multiply(z0 @ M, z0), axis=1) <= t]
+    # h_j M^{-1} h_j^T <= t  <=>  [[M, h_j^T], [h_j, t]] >= 0 (Schur), one small LMI per row
+    cons += [cp.bmat([[M, h0[j:j + 1].T], [h0[j:j + 1], tt]]) >> 0 for j in range(h0.shape[0])]
     prob = cp.Problem(cp.Minimize(t), cons)
     try:
         prob.solve(solver=cp.CLARABEL)
@@ -99,8 +101,9 @@ def _sdp(z0: np.ndarray, h0: np.ndarray) -> tuple[float | None, str, dict[str, A
 
 
 def kappa_k(C: CoOccurrence, k: int, sdp: bool | None = None) -> Kappa:
-    r"""kappa_k by the whitened, balanced, rescaled factorizations, the lower bound and (when
-    ``sdp`` is True, or None and the problem is small) the SDP."""
+    r"""kappa_k by the whitened, balanced, rescaled factorizations, the lower bound and the
+    SDP (``sdp`` True: always; None: when small and the rescaled value is more than 0.1%
+    above the lower bound, i.e. when the SDP can still lower it)."""
     t0 = time.perf_counter()
     z0, h0, s = whitened_factors(C, k)
     if k == 0:
@@ -114,7 +117,10 @@ def kappa_k(C: CoOccurrence, k: int, sdp: bool | None = None) -> Kappa:
     lower = None
     if z0.shape[0] * h0.shape[0] <= LOWER_MAX_ENTRIES:
         lower = float(np.sqrt(np.max(np.abs(z0 @ h0.T))))
-    run = sdp if sdp is not None else h0.shape[0] + k <= SDP_MAX_ROWS
+    # auto: only when small, and only when it can help (rescaled above the lower bound)
+    helps = lower is None or rescaled > lower * (1 + 1e-3)
+    run = sdp if sdp is not None else (h0.shape[0] <= SDP_MAX_ROWS and k <= SDP_MAX_K
+                                       and helps)
     val_sdp, status, cert = (None, "skipped", {})
     if run:
         val_sdp, status, cert = _sdp(z0, h0)

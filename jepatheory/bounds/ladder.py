@@ -52,7 +52,8 @@ from .finite_sample import T4Bound, encoder_dimension, kappa_grid_index, t4_boun
 from .kappa import kappa_k
 from .plugin import T4bBound, plugin_constants, t4b_bound
 
-__all__ = ["Ladder", "regret_ladder", "planner_policy", "RUNGS", "ORDER"]
+__all__ = ["Ladder", "regret_ladder", "planner_policy", "PluginRun", "plugin_run", "RUNGS",
+           "ORDER"]
 
 #: The rungs of the main chain, bottom to top.
 RUNGS = ("R0", "R1", "R2", "R3", "R3w", "R4_T4", "R4_T4b")
@@ -316,3 +317,37 @@ def regret_ladder(mdp: MDP, nu: ArrayLike, z: ArrayLike, h: ArrayLike, *,
                   n=None if n is None else int(n), delta=float(delta),
                   erm_assumed=erm_assumed, plugin=bool(plugin), t4=t4, t4b=t4b,
                   pi_hat=np.asarray(pi_hat), pi_star=np.asarray(pi_s))
+
+
+@dataclass(frozen=True, repr=False)
+class PluginRun(Result):
+    """One plug-in run: n samples, the rank-k truncated SVD of T_hat planned with q_hat (its
+    T3 ladder with R4 from T4 and T4b), and the T5 chain of the count model on the same data."""
+
+    n: int
+    k: int
+    seed: int
+    ladder: Ladder
+    chain: Any
+
+    def check(self) -> dict[str, dict[str, float]]:
+        return dict(ladder=self.ladder.check(), chain=self.chain.check())
+
+
+def plugin_run(mdp: MDP, nu: ArrayLike, n: int, k: int, seed: int = 0, delta: float = 0.05,
+               C: CoOccurrence | None = None) -> PluginRun:
+    r"""Sample n transitions from ``nu``, train the exact-ERM plug-in estimator
+    (:func:`~jepatheory.model.plugin_embeddings`), plan with :math:`\hat q`, and return its
+    ladder and the count model's T5 chain on the same data."""
+    from ..model import plugin_embeddings
+    from ..sampling import empirical_cooccurrence, sample_transitions
+    from .input_level import count_model_chain
+
+    C = CoOccurrence(mdp, nu) if C is None else C
+    ds = sample_transitions(mdp, C.nu, int(n), seed)
+    emb = plugin_embeddings(empirical_cooccurrence(mdp, ds), k)
+    pi_s = optimal_policy(mdp).policy
+    lad = regret_ladder(mdp, C.nu, emb.z, emb.h, q_hat=ds.q_hat(), n=ds.n, delta=delta,
+                        k=emb.k, C=C, ds=ds, plugin=True, pi_star=pi_s)
+    chain = count_model_chain(mdp, C.nu, ds, delta, pi_star=pi_s)
+    return PluginRun(n=ds.n, k=emb.k, seed=int(seed), ladder=lad, chain=chain)
