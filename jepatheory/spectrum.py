@@ -244,19 +244,29 @@ def _factor(G: sp.csr_array, s0: float) -> _ShiftInvert:
 
 
 def _shift_invert(G: sp.csr_array, rng: np.random.Generator) -> tuple[_ShiftInvert, dict]:
-    r"""Factor :math:`s_0 I - G` with :math:`s_0 = (1 + 10^{-6})\,b` for a rigorous upper
-    bound b on :math:`\lambda_{\max}(G)` (:func:`_lambda_max_upper`); the inertia (no
-    negative pivot) confirms that B is positive definite despite rounding."""
+    r"""Factor :math:`s_0 I - G` with :math:`s_0` just above :math:`\lambda_{\max}(G)`.
+
+    First try :math:`s_0 = \min(b, \theta(1 + 2\cdot 10^{-3}))(1 + 10^{-6})` with b a
+    rigorous upper bound (:func:`_lambda_max_upper`) and :math:`\theta` a Lanczos estimate;
+    the inertia of the :math:`LDL^\top` factors (no negative pivot) proves
+    :math:`s_0 > \lambda_{\max}`, so B is positive definite. If it does not, refactor at
+    :math:`s_0 = b(1 + 10^{-6})`. A tight :math:`s_0` keeps the gaps of B wide."""
     upper, binfo = _lambda_max_upper(G, rng)
-    s0 = upper * (1 + 1e-6) + 1e-300
-    op = _factor(G, s0)
-    info = dict(shift=s0, lambda_max_bound=binfo, factor_seconds=op.seconds,
-                factor_nnz=int(op.lu.L.nnz + op.lu.U.nnz), negative_pivots=op.negative_pivots)
-    if not (op.symmetric and op.negative_pivots == 0):
-        raise SpectrumError("top_singular: the factorization of s0*I - G is not positive "
-                            f"definite (s0 = {s0!r}, negative pivots {op.negative_pivots}, "
-                            f"symmetric ordering {op.symmetric}); use method='matvec'")
-    return op, info
+    guess = binfo.get("lanczos", upper) * (1 + 2e-3)
+    shifts = [min(upper, guess) * (1 + 1e-6) + 1e-300]
+    if guess < upper:
+        shifts.append(upper * (1 + 1e-6) + 1e-300)
+    tried = []
+    for s0 in shifts:
+        op = _factor(G, s0)
+        tried.append(dict(shift=s0, negative_pivots=op.negative_pivots,
+                          symmetric=op.symmetric, seconds=op.seconds))
+        if op.symmetric and op.negative_pivots == 0:
+            return op, dict(shift=s0, lambda_max_bound=binfo, factorizations=tried,
+                            factor_seconds=sum(t["seconds"] for t in tried),
+                            factor_nnz=int(op.lu.L.nnz + op.lu.U.nnz))
+    raise SpectrumError("top_singular: the factorization of s0*I - G is not positive "
+                        f"definite (tried {tried}); use method='matvec'")
 
 
 # --------------------------------------------------------------------------- block Krylov
