@@ -100,3 +100,50 @@ def gym_env(id: str = "FrozenLake-v1", gamma: float = 0.9, is_slippery: bool = T
         return from_gymnasium(env, gamma)
     finally:
         env.close()
+
+
+def to_gymnasium(mdp: MDP, max_steps: int | None = None, seed: int | None = None) -> Any:
+    """A minimal ``gymnasium.Env`` over a tabular MDP (``gym`` extra).
+
+    Discrete observation (the state) and action spaces; ``reset`` samples rho0, ``step``
+    samples ``P(.|s,a)`` and returns ``r(s,a)``; never terminates, truncates after
+    ``max_steps`` steps when given. Randomness comes from gymnasium's seeded ``np_random``.
+    """
+    gym = require("gymnasium")
+    spaces = gym.spaces
+    P_sa = sp.csr_array(mdp.P_sa)
+
+    class TabularMDPEnv(gym.Env):  # type: ignore[misc, name-defined]
+        metadata: dict[str, Any] = {"render_modes": []}
+
+        def __init__(self) -> None:
+            self.mdp = mdp
+            self.observation_space = spaces.Discrete(mdp.n_states)
+            self.action_space = spaces.Discrete(mdp.n_actions)
+            self._s = 0
+            self._t = 0
+
+        def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple:
+            super().reset(seed=seed)
+            self._s = int(self.np_random.choice(mdp.n_states, p=mdp.rho0))
+            self._t = 0
+            return self._s, {}
+
+        def step(self, action: int) -> tuple:
+            a = int(action)
+            if not 0 <= a < mdp.n_actions:
+                raise EnvParameterError(f"action: expected 0..{mdp.n_actions - 1}, got {action!r}")
+            row = self._s * mdp.n_actions + a
+            lo, hi = P_sa.indptr[row], P_sa.indptr[row + 1]
+            probs = P_sa.data[lo:hi]
+            s2 = int(P_sa.indices[lo:hi][self.np_random.choice(hi - lo, p=probs / probs.sum())])
+            rew = float(mdp.r[self._s, a])
+            self._s = s2
+            self._t += 1
+            trunc = max_steps is not None and self._t >= max_steps
+            return s2, rew, False, bool(trunc), {}
+
+    env = TabularMDPEnv()
+    if seed is not None:
+        env.reset(seed=seed)
+    return env
