@@ -223,6 +223,7 @@ class _ShiftInvert:
     negative_pivots: int
     symmetric: bool
     seconds: float
+    nnz: int
 
     def __call__(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         return self.lu.solve(np.asarray(X, dtype=float))
@@ -239,8 +240,10 @@ def _factor(G: sp.csr_array, s0: float) -> _ShiftInvert:
     lu = spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                    options=dict(SymmetricMode=True))
     symmetric = bool(np.array_equal(lu.perm_r, lu.perm_c))
-    neg = int(np.sum(lu.U.diagonal() <= 0))
-    return _ShiftInvert(s0, lu, neg, symmetric, time.perf_counter() - t0)
+    U = lu.U  # a copy of the factor: read its diagonal (the D of LDL^T) and drop it
+    neg, nnz = int(np.sum(U.diagonal() <= 0)), 2 * int(U.nnz) - n
+    del U
+    return _ShiftInvert(s0, lu, neg, symmetric, time.perf_counter() - t0, nnz)
 
 
 def _shift_invert(G: sp.csr_array, rng: np.random.Generator) -> tuple[_ShiftInvert, dict]:
@@ -264,7 +267,7 @@ def _shift_invert(G: sp.csr_array, rng: np.random.Generator) -> tuple[_ShiftInve
         if op.symmetric and op.negative_pivots == 0:
             return op, dict(shift=s0, lambda_max_bound=binfo, factorizations=tried,
                             factor_seconds=sum(t["seconds"] for t in tried),
-                            factor_nnz=int(op.lu.L.nnz + op.lu.U.nnz))
+                            factor_nnz=op.nnz)
     raise SpectrumError("top_singular: the factorization of s0*I - G is not positive "
                         f"definite (tried {tried}); use method='matvec'")
 
