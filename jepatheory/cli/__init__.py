@@ -63,6 +63,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"jepatheory {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `jepatheory spectrum --json | head`: the reader left
+        try:
+            sys.stdout = open(os.devnull, "w")  # silence the flush at interpreter exit
+        except OSError:  # pragma: no cover
+            pass
+        return 0
     except KeyboardInterrupt:
         print(f"jepatheory {args.command}: interrupted", file=sys.stderr)
         return 130
