@@ -75,3 +75,15 @@ def top_k(C, k: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[
     """``(s, U, V)`` truncated to the first k triplets (from :func:`spectrum_upto`)."""
     spec = spectrum_upto(C, k)
     return spec.singular_values[:k], spec.U[:, :k], spec.V[:, :k]
+
+
+def scaled(c: float, factor: float, err: float) -> float:
+    r"""``c * factor * err`` with the conventions of the bounds: 0 when ``c = 0`` (gamma = 0
+    or constant rewards: every regret is 0), otherwise ``inf`` when the concentrability
+    ``factor`` is infinite (d^pi charges an uncovered pair: the model is unconstrained
+    there), even if ``err`` is 0."""
+    if c == 0:
+        return 0.0
+    if not np.isfinite(factor):
+        return float("inf")
+    return float(c * factor * err)

@@ -28,8 +28,8 @@ from ..cooccurrence import CoOccurrence
 from ..errors import BoundInputError
 from ..mdp import MDP
 from ..solvers import PlanResult, occupancy, optimal_policy
-from .constants import concentrability, min_nu, regret_constant, row_factor, spectrum_upto, \
-    trivial_bound
+from .constants import (concentrability, min_nu, regret_constant, row_factor, scaled,
+                        spectrum_upto, trivial_bound)
 from .finite_sample import encoder_dimension, t4_bound
 from .input_level import t5_bound
 from .kappa import LOWER_MAX_ENTRIES, kappa_k, kappa_rescaled_curve
@@ -144,8 +144,8 @@ def _latent(C: CoOccurrence, tails: dict[int, float], kappas: dict[int, float], 
     for k in tails:
         t4 = t4_bound(tails[k], k, n, delta_each, kappas[k], dims[k])
         t4b = t4b_bound(tails[k], k, const)
-        r4 = c * factor * math.sqrt(t4.eps_bound)
-        r4b = c * factor * t4b.sqrt_eps_bound
+        r4 = scaled(c, factor, math.sqrt(t4.eps_bound))
+        r4b = scaled(c, factor, t4b.sqrt_eps_bound)
         rows.append(dict(n=n, k=k, tail=tails[k], kappa=kappas[k], B=t4.B, d=t4.d, dev=t4.dev,
                          eps_T4=t4.eps_bound, R4_T4=r4, Delta_n=const.Delta_n,
                          rho_nu=const.rho_nu, rho_q=const.rho_q, Dhat=const.Dhat,

@@ -40,7 +40,7 @@ from ..errors import BoundInputError, ShapeError
 from ..mdp import MDP
 from ..sampling import Dataset, count_model
 from ..solvers import occupancy, optimal_policy, policy_evaluation
-from .constants import regret_constant, row_factor, trivial_bound
+from .constants import regret_constant, row_factor, scaled, trivial_bound
 from .finite_sample import _check
 
 __all__ = ["weissman_rows", "count_failure", "T5Bound", "t5_bound", "CountChain",
@@ -112,10 +112,10 @@ def t5_bound(mdp: MDP, nu: ArrayLike, n: int, delta: float, d_star: ArrayLike | 
     D_star = row_factor(d_star, nu)
     D_max = float(1 / np.sqrt(nu.min())) if nu.min() > 0 else float("inf")
     if dr > 0:
-        R_T5 = c / 2 * (D_star + D_max) * math.sqrt(4 * (a_max * math.log(2)
-                                                          + math.log(NL / dr)) / n)
+        R_T5 = scaled(c / 2, D_star + D_max,
+                      math.sqrt(4 * (a_max * math.log(2) + math.log(NL / dr)) / n))
     else:
-        R_T5 = float("inf")
+        R_T5 = 0.0 if c == 0 else float("inf")
     bound = min(R_rows, R_T5)
     triv = trivial_bound(mdp)
     return T5Bound(n=int(n), delta=float(delta), delta_rows=dr, p_count_fail=p_fail,
@@ -202,8 +202,9 @@ def count_model_chain(mdp: MDP, nu: ArrayLike, ds: Dataset, delta: float = 0.05,
     R_rows = c / 2 * float((d_star + d_n) @ w_rows)
     D_star, D_n = row_factor(d_star, nu), row_factor(d_n, nu)
     a_max = int(a[cov].max())
-    R_T5 = (c / 2 * (D_star + D_n) * math.sqrt(4 * (a_max * math.log(2) + math.log(NL / dr))
-                                               / n) if dr > 0 else float("inf"))
+    R_T5 = (scaled(c / 2, D_star + D_n,
+                   math.sqrt(4 * (a_max * math.log(2) + math.log(NL / dr)) / n))
+            if dr > 0 else (0.0 if c == 0 else float("inf")))
     return CountChain(n=n, delta=float(delta), R0=V_star - V_n, R1=R1, R_weissman=R_w,
                       R_rows=R_rows, R_T5=R_T5, D_pi_star=D_star, D_pi_n=D_n, V_star=V_star,
                       V_pi_n=V_n, delta_rows=dr, p_count_fail=p_fail,

@@ -46,8 +46,8 @@ from ..model import (clip_renormalize, empirical_loss, factorization_error, h_pr
                      model_kernel, residual_matrix)
 from ..sampling import Dataset
 from ..solvers import occupancy, optimal_policy, policy_evaluation
-from .constants import (concentrability, min_nu, regret_constant, row_factor, spectrum_upto,
-                        trivial_bound)
+from .constants import (concentrability, min_nu, regret_constant, row_factor, scaled,
+                        spectrum_upto, trivial_bound)
 from .finite_sample import T4Bound, encoder_dimension, kappa_grid_index, t4_bound
 from .kappa import kappa_k
 from .plugin import T4bBound, plugin_constants, t4b_bound
@@ -272,14 +272,14 @@ def regret_ladder(mdp: MDP, nu: ArrayLike, z: ArrayLike, h: ArrayLike, *,
     C_star, C_hat = concentrability(d_star, nu_arr), concentrability(d_hat, nu_arr)
     D_star, D_hat = row_factor(d_star, nu_arr), row_factor(d_hat, nu_arr)
     root_C = math.sqrt(C_star) + math.sqrt(C_hat)
-    R3 = c / 2 * root_C * (E_fro + E_sq)
+    R3 = scaled(c / 2, root_C, E_fro + E_sq)
     eps_used = E_fro ** 2
-    R3w = c * root_C * E_fro
+    R3w = scaled(c, root_C, E_fro)
     E_2inf = float(np.sqrt((E * E).sum(axis=1)).max()) if E.size else 0.0
     E_sq_inf = float(np.abs(Esq_rows).max()) if E.size else 0.0
-    R3_row = c / 2 * (D_star + D_hat) * (E_2inf + E_sq_inf)
+    R3_row = scaled(c / 2, D_star + D_hat, E_2inf + E_sq_inf)
     mn = min_nu(nu_arr)
-    R3w_free = 2 * c * E_fro / math.sqrt(mn) if mn > 0 else float("inf")
+    R3w_free = scaled(2 * c, 1 / math.sqrt(mn) if mn > 0 else float("inf"), E_fro)
     eps = factorization_error(C, z, h)
     spec = spectrum_upto(C, k)
     tail = spec.tail_k(k)
@@ -304,9 +304,9 @@ def regret_ladder(mdp: MDP, nu: ArrayLike, z: ArrayLike, h: ArrayLike, *,
             excess = (empirical_loss(z, h_used, ds.pair, ds.s2)
                       - empirical_loss(z_star, h_star, ds.pair, ds.s2))
         t4 = t4_bound(tail, k, int(n), delta * share, kappa_j, dim, excess)
-        R4_T4 = c * root_C * math.sqrt(t4.eps_bound)
+        R4_T4 = scaled(c, root_C, math.sqrt(t4.eps_bound))
         t4b = t4b_bound(tail, k, plugin_constants(C, int(n), delta))
-        R4_T4b = c * root_C * t4b.sqrt_eps_bound
+        R4_T4b = scaled(c, root_C, t4b.sqrt_eps_bound)
     return Ladder(k=k, R0=V_star - V_hat, R1=R1, R2=R2, R3=R3, R3w=R3w, R4_T4=R4_T4,
                   R4_T4b=R4_T4b, R3_rowmax=R3_row, R3_best=min(R3, R3_row),
                   R3w_data_free=R3w_free, eps=eps, eps_used=eps_used, tail_k=tail,
