@@ -194,6 +194,10 @@ def _polish_lambda(arch: str, lam: NDArray, A: NDArray, B: NDArray, k: int,
     best = _g(arch, lam, A, B, k)
     if arch == "free":
         return lam, best
+    ones = np.ones_like(lam)  # g(1) = KF_k(T^T T): the free bound, tail_k exactly
+    g1 = _g(arch, ones, A, B, k)
+    if g1 <= best:
+        lam, best = ones, g1
     for _ in range(sweeps):
         improved = False
         for a in range(lam.size):
@@ -566,7 +570,7 @@ def architecture_gap(C: CoOccurrence, k: int, arch: str = "tied", **kw: Any) -> 
     ``upper`` with ``lower <= gap <= upper``; zero for ``free`` (T2). Keyword arguments go
     to :func:`relax`."""
     cert = relax(C, k, arch, **kw)
-    lo = max(0.0, cert.lower - cert.tail)
+    lo = 0.0 if arch == "free" else max(0.0, cert.lower - cert.tail)  # T2: exactly 0
     return ArchitectureGap(arch=arch, k=int(k), tail=cert.tail, lower=lo,
                            upper=max(lo, cert.upper - cert.tail), verified=cert.verified,
                            certificate=cert)
