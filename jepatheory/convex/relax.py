@@ -238,7 +238,7 @@ def _sdp(arch: str, A: NDArray, B: NDArray, k: int, solver: str
     m, N, _ = A.shape
     I = np.eye(N)
     XR = cp.Variable((N, N), symmetric=True)
-    XL = XR if arch == "tied" else cp.Variable((N, N), symmetric=True)
+    XL = XR if arch != "shared" else cp.Variable((N, N), symmetric=True)
     cons = [XR >> 0, I - XR >> 0, cp.trace(XR) == k]
     if arch == "shared":
         cons += [XL >> 0, I - XL >> 0, cp.trace(XL) == k]
@@ -295,16 +295,15 @@ def _subspace_sdp(arch: str, A: NDArray, B: NDArray, k: int, solver: str, tol: f
             VL = VR
         Ar = VR.T @ A @ VR
         Bl = VL.T @ B @ VL
-        if arch == "tied":
-            Br = Bl
-            XLr, XRr, lam_new, used, status, pres, dres, mineig = _sdp(arch, Ar, Br, k, solver)
+        if arch in ("tied", "free"):
+            XLr, XRr, lam_new, used, status, pres, dres, mineig = _sdp(arch, Ar, Bl, k, solver)
         else:
             # shared: two independent subspaces; _sdp takes A on X_R and B on X_L
             XLr, XRr, lam_new, used, status, pres, dres, mineig = _sdp_pair(Ar, Bl, k, solver)
         YR = project_fantope(XRr, k)
-        YL = YR if arch == "tied" else project_fantope(XLr, k)
+        YL = YR if arch != "shared" else project_fantope(XLr, k)
         XR = VR @ YR @ VR.T
-        XL = XR if arch == "tied" else VL @ YL @ VL.T
+        XL = XR if arch != "shared" else VL @ YL @ VL.T
         prim = _f(arch, XL, XR, A, B)
         if prim > best[0]:
             best = (prim, (XL, XR))
