@@ -234,3 +234,14 @@ def test_cli_simulate_json_and_errors(capsys):
 def chain_args():
     mdp = make_env("chain", n=5)
     return mdp, uniform_nu(mdp)
+
+
+def test_figures_are_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    from jepatheory.sim.plots import plot_latent_vs_input, plot_loss_curves, plot_regret_vs_k
+    rows = [dict(trainer=t, encoder="tabular", k=k, n=n, regret=0.1 * k / n, R1=1.0, R3w=2.0)
+            for t in ("erm", "count") for k in (1, 2, 4) for n in (100, 1000)]
+    paths = [plot_regret_vs_k(rows, tmp_path / "a.png", k_star={100: 2}, count={100: 0.1}),
+             plot_latent_vs_input(rows, tmp_path / "b.png"),
+             plot_loss_curves({2: [(1, -1.0), (2, -1.5)]}, tmp_path / "c.png", erm={2: -1.6})]
+    assert all(p.exists() and p.stat().st_size > 1000 for p in paths)

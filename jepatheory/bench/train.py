@@ -30,14 +30,15 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-states", type=int, default=10_000, help="grid states N (square grid)")
     p.add_argument("--ks", default="16,64", help="latent dimensions for the throughput")
     p.add_argument("--batch", type=int, default=1024, help="minibatch size")
-    p.add_argument("--steps", type=int, default=300, help="steps per throughput measurement")
+    p.add_argument("--steps", type=int, default=100, help="steps per throughput measurement "
+                   "(best of 3 interleaved repeats)")
     p.add_argument("--erm-k", default="8,16", help="k values for time-to-ERM-loss")
     p.add_argument("--erm-n", type=int, default=50_000, help="transitions for time-to-loss")
     p.add_argument("--quick", action="store_true", help="smaller run (N = 2500, 100 steps)")
 
 
-def _throughput(n_states: int, ks: list[int], batch: int, steps: int, seed: int
-                ) -> list[dict[str, Any]]:
+def _throughput(n_states: int, ks: list[int], batch: int, steps: int, seed: int,
+                repeats: int = 3) -> list[dict[str, Any]]:
     import math
 
     from ..data import uniform_nu
@@ -49,12 +50,13 @@ def _throughput(n_states: int, ks: list[int], batch: int, steps: int, seed: int
     ds = sample_transitions(mdp, uniform_nu(mdp), 200_000, seed)
     rows = []
     for k in ks:
-        res = {}
-        for opt in ("dense", "lazy"):
-            train_spectral(mdp, ds, k, steps=5, batch=batch, seed=seed, optimizer=opt)  # warm
-            tr = train_spectral(mdp, ds, k, steps=steps, batch=batch, seed=seed, optimizer=opt)
-            res[opt] = tr.log.seconds
-        rows.append(dict(k=k, N=mdp.n_states, batch=batch, steps=steps,
+        res = {"dense": float("inf"), "lazy": float("inf")}
+        for _ in range(repeats):  # interleaved; the best of the repeats (like timeit)
+            for opt in ("dense", "lazy"):
+                tr = train_spectral(mdp, ds, k, steps=steps, batch=batch, seed=seed,
+                                    optimizer=opt)
+                res[opt] = min(res[opt], tr.log.seconds)
+        rows.append(dict(k=k, N=mdp.n_states, batch=batch, steps=steps, repeats=repeats,
                          dense_steps_per_s=steps / res["dense"],
                          lazy_steps_per_s=steps / res["lazy"],
                          dense_transitions_per_s=steps * batch / res["dense"],
@@ -106,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from ..sim.sweep import parse_int_list
     cfg = dict(n_states=2500 if args.quick else args.n_states,
                ks=parse_int_list(args.ks, "--ks"), batch=args.batch,
-               steps=100 if args.quick else args.steps,
+               steps=30 if args.quick else args.steps,
                erm_ks=parse_int_list(args.erm_k, "--erm-k"),
                erm_n=args.erm_n, seed=args.seed)
     saved = {v: os.environ.get(v) for v in _THREAD_VARS}

@@ -229,9 +229,9 @@ def demo_section(ctx: Any) -> dict[str, Any]:
             res = run_experiment(mdp, nu, k=k, n=n, trainer=trainer, seed=ctx.seed, C=C,
                                  ds=ds, train_kw=dict(steps=steps))
             f = res.flat()
-            rows.append({key: f[key] for key in ("trainer", "k", "loss", "erm_loss", "eps",
-                                                  "tail_k", "regret", "R1", "R2", "R3",
-                                                  "R3w", "R4_T4", "R4_T4b",
+            rows.append({key: f[key] for key in ("trainer", "k", "n", "loss", "erm_loss", "eps",
+                                                  "tail_k", "regret", "R1", "R2",
+                                                  "R3", "R3w", "R4_T4", "R4_T4b",
                                                   "train_seconds")})
             if trainer == "spectral":
                 curves[k] = res.log["loss_curve"]
@@ -253,7 +253,7 @@ def demo_section(ctx: Any) -> dict[str, Any]:
         ctx.say(f"  (bound curve unavailable: {exc})")
     ctx.figure("sim_regret_vs_k.png", lambda p: plot_regret_vs_k(
         rows, p, k_star={n: k_star} if k_star else None, count=count.metrics["regret"],
-        title=f"{mdp.name}: measured regret and the ladder, n = {n}"))
+        title=f"{mdp.name}: measured regret, rungs R1 and R3w, bound k* (n = {n})"))
     ctx.figure("sim_loss_curves.png", lambda p: plot_loss_curves(
         curves, p, erm={r["k"]: r["erm_loss"] for r in rows if r["trainer"] == "erm"}))
     return dict(n=n, ks=ks, rows=rows, count=count.metrics, k_star=k_star,

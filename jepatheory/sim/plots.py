@@ -32,14 +32,15 @@ def _mean_by(rows: list[dict], keys: tuple[str, ...], value: str) -> dict[tuple,
 
 
 def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = None,
-                     count: float | dict | None = None, rung: str = "R3w",
+                     count: float | dict | None = None, rungs: tuple[str, ...] = ("R1", "R3w"),
                      title: str = "") -> Path:
-    """Mean measured regret (solid) and the ``rung`` bound (dashed) against k, one colour per
-    (trainer, n); vertical lines at the bound's k*(n); the count model as horizontal lines."""
+    """Mean measured regret (solid) and the ladder ``rungs`` (dashed, dotted) against k, one
+    colour per (trainer, n); vertical lines at the bound's k*(n); the count model as
+    horizontal lines."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     reg = _mean_by(rows, ("trainer", "n", "k"), "regret")
-    bnd = _mean_by(rows, ("trainer", "n", "k"), rung)
+    bnds = {rung: _mean_by(rows, ("trainer", "n", "k"), rung) for rung in rungs}
     groups = sorted({key[:2] for key in reg}, key=lambda t: (str(t[0]), t[1] or 0))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (tr, n) in enumerate(groups):
@@ -48,12 +49,14 @@ def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = N
         lab = f"{tr}" + (f", n={n}" if n else "")
         ax.plot(ks, [max(reg[(tr, n, k)], 1e-6) for k in ks], "o-", color=col,
                 label=f"regret {lab}")
-        kb = [k for k in ks if (tr, n, k) in bnd]
-        if kb:
-            ax.plot(kb, [bnd[(tr, n, k)] for k in kb], "--", color=col, alpha=0.6,
-                    label=f"{rung} {lab}")
+        for rung, ls in zip(rungs, ("--", ":", "-.")):
+            bnd = bnds[rung]
+            kb = [k for k in ks if (tr, n, k) in bnd]
+            if kb:
+                ax.plot(kb, [bnd[(tr, n, k)] for k in kb], ls, color=col, alpha=0.6,
+                        label=f"{rung} {lab}")
         if k_star and k_star.get(n):
-            ax.axvline(k_star[n], color=col, ls=":", alpha=0.8)
+            ax.axvline(k_star[n], color=col, ls=(0, (1, 3)), lw=2, alpha=0.8)
     if isinstance(count, dict):
         for n, v in count.items():
             ax.axhline(max(v, 1e-6), color="k", ls="-.", lw=0.8, alpha=0.5)
@@ -61,7 +64,8 @@ def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = N
     elif count is not None:
         ax.axhline(max(count, 1e-6), color="k", ls="-.", lw=1, label="count model")
     ax.set(xscale="log", yscale="log", xlabel="latent dimension k",
-           ylabel="regret  V*(rho0) - V^pi(rho0)", title=title or "regret vs k (k* dotted)")
+           ylabel="regret  V*(rho0) - V^pi(rho0)",
+           title=title or "regret vs k (bound k*: vertical lines)")
     ax.legend(fontsize=7, ncol=2)
     out = _save(fig, path)
     plt.close(fig)
