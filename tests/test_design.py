@@ -152,3 +152,16 @@ def test_cli_design_then_spectrum(tmp_path, capsys):
     back = read_graphml(res["graphml_path"])
     assert np.allclose(back.P_dense(), mdp.P_dense(), atol=1e-12)
     assert main(["design", "--graph", str(tmp_path / "missing.graphml")]) == 2
+
+
+def test_designed_mdp_goes_through_bound_and_training(tmp_path, capsys):
+    from jepatheory.mdp import save_mdp
+    d = design_actions([nx.path_graph(5), nx.cycle_graph(5)], "nuclear", k=2)
+    path = save_mdp(tmp_path / "designed.npz", d.mdp, d.nu)
+    assert main(["bound", "--mdp", str(path), "--k", "1,2", "--n", "1e4", "--no-scan",
+                 "--json"]) == 0
+    bound = json.loads(capsys.readouterr().out)
+    assert bound["env"]["n_actions"] == 2
+    assert main(["simulate", "--mdp", str(path), "--k", "2", "--n", "2000", "--json"]) == 0
+    sim = json.loads(capsys.readouterr().out)
+    assert sim["tail_k"] == pytest.approx(d.tail, abs=1e-9)  # same T, same tail_2
