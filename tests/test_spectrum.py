@@ -218,3 +218,11 @@ def test_demo_section_reports_certificate():
 
     out = demo_section(Ctx())
     assert out["certified"] and out["max_abs_diff_vs_dense"] <= out["proved_bound"]
+
+
+def test_threads_do_not_change_the_numbers():
+    C = CoOccurrence(grid(14, 14, slip=0.2))
+    a = top_singular(C.T, 6, method="sparse", threads=1)
+    b = top_singular(C.T, 6, method="sparse", threads=2)
+    assert np.array_equal(a.singular_values, b.singular_values)
+    assert np.array_equal(a.V, b.V)
