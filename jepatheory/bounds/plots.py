@@ -62,6 +62,10 @@ def plot_ladder(ladder: Any, path: str | Path, chain: Any = None) -> Path:
     fig, ax = plt.subplots(figsize=(7, 3.6))
     finite = np.isfinite(vals) & (vals > 0)
     ax.bar(np.flatnonzero(finite), vals[finite], color="tab:blue")
+    top = vals[finite].max() if finite.any() else 1.0
+    for i in np.flatnonzero(~finite):  # infinite (or zero) rungs: say so instead of a gap
+        ax.text(i, top, "inf" if np.isinf(vals[i]) else "0", ha="center", va="bottom",
+                fontsize=8)
     ax.axhline(ladder.trivial_bound, color="k", ls="--", lw=1, label="R_max/(1-gamma)")
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
     ax.set(yscale="log", title=f"regret ladder, k={ladder.k}")
