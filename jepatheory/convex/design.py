@@ -44,7 +44,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._results import Result
-from ..errors import SolverError
 from ..mdp import MDP
 from .errors import ConvexInputError
 from .solve import solve_problem
@@ -107,17 +106,14 @@ class Design(Result):
 # ---------------------------------------------------------------------- graphs
 def support_graph(G: Any) -> nx.Graph:
     """The undirected simple support graph of ``G`` (any NetworkX graph), nodes relabelled
-    0..n-1 in sorted order; self-loops and edge directions and multiplicities dropped."""
+    0..n-1 in the graph's node order (the original label is kept as node attribute
+    ``name``); self-loops, edge directions and multiplicities dropped."""
     if not isinstance(G, nx.Graph):
         raise ConvexInputError(f"support graph: expected a NetworkX graph, got {type(G).__name__}")
     H = nx.Graph()
     nodes = list(G.nodes())
-    try:
-        nodes = sorted(nodes)
-    except TypeError:
-        pass
     idx = {v: i for i, v in enumerate(nodes)}
-    H.add_nodes_from(range(len(nodes)))
+    H.add_nodes_from((i, dict(name=str(v))) for i, v in enumerate(nodes))
     H.add_edges_from((idx[u], idx[v]) for u, v in G.edges() if u != v)
     if H.number_of_nodes() < 2:
         raise ConvexInputError(f"support graph: needs at least 2 nodes, got {H.number_of_nodes()}")
@@ -125,6 +121,10 @@ def support_graph(G: Any) -> nx.Graph:
         raise ConvexInputError("support graph: must be connected (a disconnected graph has "
                                "SLEM 1 for every chain)")
     return H
+
+
+def _names(H: nx.Graph) -> list[str]:
+    return [str(H.nodes[i].get("name", i)) for i in range(H.number_of_nodes())]
 
 
 def _incidence(H: nx.Graph) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -340,7 +340,7 @@ def _reward(n: int, m: int, goal: int | None) -> NDArray[np.float64]:
 def _finish(objective: str, k: int, kernels: NDArray[np.float64], value: float, lower: float,
             method: str, status: str, t0: float, *, gamma: float, goal: int | None,
             name: str, meta: dict[str, Any], cert: MixingCertificate | None = None,
-            coords: NDArray | None = None) -> Design:
+            coords: NDArray | None = None, names: list[str] | None = None) -> Design:
     """Build the validated MDP from kernels (m, n, n) and measure its spectrum."""
     from ..cooccurrence import CoOccurrence
     from ..data import uniform_nu
@@ -349,7 +349,8 @@ def _finish(objective: str, k: int, kernels: NDArray[np.float64], value: float, 
     P = np.clip(kernels, 0, None)
     P = P / P.sum(2, keepdims=True)
     mdp = MDP.from_arrays(P.transpose(1, 0, 2), _reward(n, m, goal), gamma, name=name,
-                          coords=coords, meta=dict(family="design", objective=objective, **meta),
+                          coords=coords, names=names,
+                          meta=dict(family="design", objective=objective, **meta),
                           warn=False)
     nu = uniform_nu(mdp)
     C = CoOccurrence(mdp, nu)
@@ -395,7 +396,7 @@ def design_chain(G: Any, objective: str = "fastest-mixing", k: int = 2, *,
         cert = fastest_mixing(H, self_loops=self_loops, method=method, solver=solver)
         return _finish(objective, k, cert.P[None], cert.slem, cert.lower, cert.method,
                        cert.status, t0, gamma=gamma, goal=goal, name="fastest-mixing",
-                       meta=meta, cert=cert)
+                       meta=meta, cert=cert, names=_names(H))
     import cvxpy as cp
 
     E, U = _incidence(H)
@@ -424,7 +425,8 @@ def design_chain(G: Any, objective: str = "fastest-mixing", k: int = 2, *,
              "flat": float(np.sort(ev)[: n - k].sum())}[objective]
     meta["max_hold"] = hold
     return _finish(objective, k, Pv[None], value, float("nan"), f"cvxpy:{used}", status, t0,
-                   gamma=gamma, goal=goal, name=f"{objective}-chain", meta=meta)
+                   gamma=gamma, goal=goal, name=f"{objective}-chain", meta=meta,
+                   names=_names(H))
 
 
 def design_actions(graphs: list[Any], objective: str = "fastest-mixing", k: int = 2, *,
@@ -444,8 +446,8 @@ def design_actions(graphs: list[Any], objective: str = "fastest-mixing", k: int 
     t0 = time.perf_counter()
     if not graphs:
         raise ConvexInputError("design_actions: expected at least one support graph")
-    nodes = [sorted(G.nodes()) if isinstance(G, nx.Graph) else None for G in graphs]
-    if any(v != nodes[0] for v in nodes):
+    nodes = [list(G.nodes()) if isinstance(G, nx.Graph) else None for G in graphs]
+    if any(v is None or set(v) != set(nodes[0]) for v in nodes):
         raise ConvexInputError("design_actions: every action's graph needs the same node set")
     Hs = []
     for a, G in enumerate(graphs):
@@ -487,7 +489,8 @@ def design_actions(graphs: list[Any], objective: str = "fastest-mixing", k: int 
     K = np.stack([np.asarray(P.value if hasattr(P, "value") else P, dtype=float) for P in Ps])
     design = _finish(objective, k, K, float(prob.value), float("nan"), f"cvxpy:{used}", status,
                      t0, gamma=gamma, goal=goal, name=f"{objective}-{m}-actions",
-                     meta=dict(self_loops=bool(self_loops), max_hold=hold))
+                     meta=dict(self_loops=bool(self_loops), max_hold=hold),
+                     names=[str(v) for v in nodes[0]])
     return design
 
 
@@ -539,8 +542,6 @@ def design_grid_slip(width: int, height: int, objective: str = "fastest-mixing",
         for rel in range(4):
             basis[a, rel] = M[(a + rel) % 4]
         basis[a, 4] = M[4]
-    Tb = basis.transpose(0, 2, 1, 3).reshape(4 * n, 5 * n)  # rows (a, s), cols (rel, s')
-
     def T_of(p: Any) -> Any:
         return sum(p[r] * basis[:, r].reshape(4 * n, n) for r in range(5)) / 2.0
 
@@ -551,7 +552,6 @@ def design_grid_slip(width: int, height: int, objective: str = "fastest-mixing",
         prob = cp.Problem(cp.Minimize(cp.sigma_max(T - J)), cons)
     else:
         prob = cp.Problem(cp.Minimize(cp.normNuc(T)), cons)
-    del Tb
     used, status = solve_problem(prob, solver)
     p = np.clip(pi.value, 0, None)
     p = p / p.sum()
