@@ -128,10 +128,12 @@ def main(argv: list[str] | None = None) -> dict:
                              + (f" (k={s['models'][m]['best_k']})"
                                 if s["models"][m]["best_k"] else "") for m in s["ranking"])
             print(f"  n={n:>6}: {line}")
-        plot_regret_vs_k(rows, out / f"{part}_regret_vs_k.png",
-                         k_star={int(n): k_star["tabular"][n] for n in ns},
-                         count={n: summ[n]["models"]["count"]["best"] for n in ns},
-                         title=f"{spec['env']}: regret vs k (dotted: bound k*)")
+        for tr, enc in [("erm", "tabular")] + [(t, "linear") for t in spec["linear"]]:
+            sub = [r for r in rows if r["trainer"] == tr and r["encoder"] == enc]
+            plot_regret_vs_k(sub, out / f"{part}_{tr}_{enc}_regret_vs_k.png",
+                             k_star={int(n): k_star[enc][n] for n in ns},
+                             count={n: summ[n]["models"]["count"]["best"] for n in ns},
+                             title=f"{spec['env']}: {tr}/{enc}, regret vs k at several n")
         plot_latent_vs_input(rows, out / f"{part}_latent_vs_input.png",
                              title=f"{spec['env']}: latent vs input-level")
     report["findings"] = findings(report)

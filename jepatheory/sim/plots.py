@@ -38,7 +38,8 @@ def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = N
     colour per (trainer, n); vertical lines at the bound's k*(n); the count model as
     horizontal lines."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    rows = [r for r in rows if r.get("trainer") not in ("count", "features")]
     reg = _mean_by(rows, ("trainer", "n", "k"), "regret")
     bnds = {rung: _mean_by(rows, ("trainer", "n", "k"), rung) for rung in rungs}
     groups = sorted({key[:2] for key in reg}, key=lambda t: (str(t[0]), t[1] or 0))
@@ -53,10 +54,13 @@ def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = N
             bnd = bnds[rung]
             kb = [k for k in ks if (tr, n, k) in bnd]
             if kb:
-                ax.plot(kb, [bnd[(tr, n, k)] for k in kb], ls, color=col, alpha=0.6,
-                        label=f"{rung} {lab}")
+                ax.plot(kb, [bnd[(tr, n, k)] for k in kb], ls, color=col, alpha=0.6)
         if k_star and k_star.get(n):
             ax.axvline(k_star[n], color=col, ls=(0, (1, 3)), lw=2, alpha=0.8)
+    for rung, ls in zip(rungs, ("--", ":", "-.")):
+        ax.plot([], [], ls, color="grey", label=f"bound rung {rung}")
+    if k_star:
+        ax.plot([], [], color="grey", ls=(0, (1, 3)), lw=2, label="bound k*(n)")
     if isinstance(count, dict):
         for n, v in count.items():
             ax.axhline(max(v, 1e-6), color="k", ls="-.", lw=0.8, alpha=0.5)
@@ -66,7 +70,7 @@ def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = N
     ax.set(xscale="log", yscale="log", xlabel="latent dimension k",
            ylabel="regret  V*(rho0) - V^pi(rho0)",
            title=title or "regret vs k (bound k*: vertical lines)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     out = _save(fig, path)
     plt.close(fig)
     return out
