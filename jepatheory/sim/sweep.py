@@ -153,7 +153,9 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
               scheduler: str | None = None, progress: bool | None = None) -> SweepSummary:
     """Run the cells not yet in ``store`` (see the module docstring). ``workers`` processes
     locally (default: all cores; 1 runs in this process), or the Dask scheduler at
-    ``scheduler`` (an address such as ``tcp://host:8786``)."""
+    ``scheduler`` (an address such as ``tcp://host:8786``). Local workers are spawned with
+    one BLAS thread each (:data:`BLAS_THREAD_VARS`), so a script calling this with
+    ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard."""
     t0 = time.perf_counter()
     con = _connect(store)
     try:
