@@ -61,7 +61,8 @@ from ..cooccurrence import CoOccurrence
 from .errors import ConvexInputError
 from .fantope import fantope_violation, ky_fan, project_fantope
 
-__all__ = ["ARCHS", "METHODS", "SDP_FULL_MAX_N", "RelaxationCertificate", "ArchitectureGap", "relax", "architecture_gap",
+__all__ = ["ARCHS", "METHODS", "SDP_FULL_MAX_N", "RelaxationCertificate", "ArchitectureGap",
+           "relax", "architecture_gap",
            "action_blocks", "model_error", "demo_section", "SDP_MAX_N"]
 
 ARCHS = ("free", "shared", "tied")
@@ -561,7 +562,8 @@ def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
         gap=float(upper - lower), relaxation_primal=float(fro - primal),
         duality_gap=float(dgap), primal_residual=float(pres), dual_residual=float(dres),
         min_eig_psd=float(mineig), tol=tol, verified=verified,
-        seconds=time.perf_counter() - t0, rounds=int(rounds), note=note, lam=np.asarray(lam, dtype=float))
+        seconds=time.perf_counter() - t0, rounds=int(rounds), note=note,
+        lam=np.asarray(lam, dtype=float))
 
 
 def architecture_gap(C: CoOccurrence, k: int, arch: str = "tied", **kw: Any) -> ArchitectureGap:
