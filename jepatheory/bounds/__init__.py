@@ -17,7 +17,8 @@ from .plugin import (PluginConstants, PluginVariance, T4bBound, plugin_constants
                      plugin_variance, t4b_bound)
 
 __all__ = [
-    "regret_ladder", "Ladder", "planner_policy", "plugin_run", "PluginRun", "count_model_chain", "CountChain",
+    "regret_ladder", "Ladder", "planner_policy", "plugin_run", "PluginRun",
+    "count_model_chain", "CountChain",
     "t5_bound", "T5Bound", "weissman_rows", "t4_bound", "t4_dev", "T4Bound",
     "encoder_dimension", "kappa_grid_index", "plugin_constants", "plugin_variance",
     "t4b_bound", "PluginConstants", "PluginVariance", "T4bBound", "kappa_k", "Kappa",

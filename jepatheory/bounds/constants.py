@@ -71,7 +71,7 @@ def spectrum_upto(C, k: int):  # noqa: ANN001, ANN201 - CoOccurrence -> Spectrum
     return C.spectrum(k)
 
 
-def top_k(C, k: int) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:  # noqa: ANN001
+def top_k(C, k: int) -> tuple[NDArray, NDArray, NDArray]:  # noqa: ANN001 - CoOccurrence
     """``(s, U, V)`` truncated to the first k triplets (from :func:`spectrum_upto`)."""
     spec = spectrum_upto(C, k)
     return spec.singular_values[:k], spec.U[:, :k], spec.V[:, :k]

@@ -4,7 +4,8 @@ The T2 minimizers are the factorizations :math:`(Z_0G, H_0G^{-\top})`,
 :math:`G\in GL(k)`, of the truncated SVD, with :math:`z_0 = U_kS_k/\sqrt\nu`,
 :math:`h_0 = V_k/\sqrt q` (rows on the supports). Then
 
-.. math:: \kappa_k = \min_{G\in GL(k)} \max\big(\max_i\|z_{0,i}G\|,\ \max_j\|h_{0,j}G^{-\top}\|\big).
+.. math:: \kappa_k = \min_{G\in GL(k)}
+          \max\big(\max_i\|z_{0,i}G\|,\ \max_j\|h_{0,j}G^{-\top}\|\big).
 
 With :math:`M = GG^\top\succ0` this is the convex SDP
 :math:`\min t` s.t. :math:`z_iMz_i^\top\le t`, :math:`h_jM^{-1}h_j^\top\le t` (the latter as
@@ -30,7 +31,8 @@ from ..cooccurrence import CoOccurrence
 from ..errors import BoundInputError
 from .constants import top_k
 
-__all__ = ["Kappa", "kappa_k", "kappa_rescaled_curve", "whitened_factors", "SDP_MAX_ROWS", "SDP_MAX_K",
+__all__ = ["Kappa", "kappa_k", "kappa_rescaled_curve", "whitened_factors", "SDP_MAX_ROWS",
+           "SDP_MAX_K",
            "LOWER_MAX_ENTRIES"]
 
 #: In auto mode the SDP (N_R LMIs of size k + 1) is attempted only up to N_R = SDP_MAX_ROWS
@@ -59,7 +61,8 @@ class Kappa(Result):
 
 
 def whitened_factors(C: CoOccurrence, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(z0, h0, s)`` on the supports: :math:`z_0 = U_kS_k/\\sqrt\\nu`, :math:`h_0=V_k/\\sqrt q`."""
+    """``(z0, h0, s)`` on the supports: :math:`z_0 = U_kS_k/\\sqrt\\nu`,
+    :math:`h_0=V_k/\\sqrt q`."""
     kmax = min(C.n_left, C.n_right)
     if not 0 <= k <= kmax:
         raise BoundInputError(f"kappa_k: k = {k!r} must be in [0, {kmax}]")

@@ -13,7 +13,8 @@ occupancy from :math:`\rho_0`, :math:`C^\pi=\sum d^2/\nu`, :math:`E = T-\Phi\Psi
     R_0 &= V^*(\rho_0) - V^{\hat\pi}(\rho_0) \\
     \le R_1 &= \tfrac c2\textstyle\sum_{\pi\in\{\pi^*,\hat\pi\}} E_{d^\pi}\|P-\tilde P\|_1
         \quad\text{(simulation lemma; value span needs } \tilde P \text{ stochastic)}\\
-    \le R_2 &= \tfrac c2\textstyle\sum_\pi E_{d^\pi}\big[\|P-\hat P\|_1+|1-\textstyle\sum\hat P|\big]
+    \le R_2 &= \tfrac c2\textstyle\sum_\pi
+        E_{d^\pi}\big[\|P-\hat P\|_1+|1-\textstyle\sum\hat P|\big]
         \quad\text{(D4 clip fact)}\\
     \le R_3 &= \tfrac c2\textstyle\sum_\pi\sqrt{C^\pi}\,\big(\|E\|_F+\|E\sqrt q\|_2\big)
         \quad\text{(Cauchy-Schwarz)}\\

@@ -3,22 +3,26 @@ r"""T4b: the plug-in bound (matrix concentration) for the estimator built from
 
 Plug-in estimator: :math:`\hat T = D_{\hat\nu}^{-1/2} J_n D_{\hat q}^{-1/2}`, model from the
 truncated SVD :math:`[\hat T]_k`, planner with :math:`\hat q`. Its population error is
-:math:`\varepsilon' = \|T - D_a[\hat T]_kD_b\|_F^2` with :math:`D_a=\mathrm{diag}\sqrt{\nu/\hat\nu}`,
+:math:`\varepsilon' = \|T - D_a[\hat T]_kD_b\|_F^2` with
+:math:`D_a=\mathrm{diag}\sqrt{\nu/\hat\nu}`,
 :math:`D_b=\mathrm{diag}\sqrt{\hat q/q}` (this is :math:`\varepsilon(z,h')` of D4).
 
 * Deterministic: :math:`\|T-[\hat T]_k\|_F\le\sqrt{\mathrm{tail}_k}+2\sqrt{2k}\|\hat T-T\|_2`.
 * Matrix Bernstein for :math:`\tilde T = D_\nu^{-1/2}J_nD_q^{-1/2}`:
   :math:`\|\tilde T-T\|_2\le\Delta_n=\sqrt{2v\log((N_L+N_R)/\delta_1)/n}
   + 2L_c\log((N_L+N_R)/\delta_1)/(3n)`, with
-  :math:`v=\max(\|\mathrm{diag}(\sum_j p/(\nu q))-TT^\top\|, \|\mathrm{diag}(\sum_i p/(\nu q))-T^\top T\|)`
+  :math:`v=\max(\|\mathrm{diag}(\sum_j p/(\nu q))-TT^\top\|,
+  \|\mathrm{diag}(\sum_i p/(\nu q))-T^\top T\|)`
   and :math:`L_c=\max_{p>0}1/\sqrt{\nu q}+1`.
 * Marginals (Bernstein + union over the supports):
-  :math:`\rho_\nu=\max|\hat\nu/\nu-1|\le\max_{sa}\big(\sqrt{2(1-\nu)\ell/(n\nu)}+2\ell/(3n\nu)\big)`,
+  :math:`\rho_\nu=\max|\hat\nu/\nu-1|
+  \le\max_{sa}\big(\sqrt{2(1-\nu)\ell/(n\nu)}+2\ell/(3n\nu)\big)`,
   :math:`\ell=\log(2N_L/\delta_2)`; :math:`\rho_q` likewise with :math:`N_R,\delta_3`.
   :math:`\alpha=(1-\rho_\nu)^{-1/2}-1`, :math:`\beta=1-\sqrt{1-\rho_q}`,
   :math:`g'=(1-\rho_q)^{-1/2}-1`.
 * :math:`\|\hat T-T\|\le\hat D=\Delta_n+(1+\Delta_n)(\alpha(1+g')+g')`;
-  :math:`\sqrt{\varepsilon'}\le\sqrt{\mathrm{tail}_k}+2\sqrt{2k}\hat D+\sqrt k(\alpha+(1+\alpha)\beta)`.
+  :math:`\sqrt{\varepsilon'}\le\sqrt{\mathrm{tail}_k}+2\sqrt{2k}\hat D
+  +\sqrt k(\alpha+(1+\alpha)\beta)`.
 
 delta is split in thirds: :math:`\delta_1=\delta_2=\delta_3=\delta/3`. When
 :math:`\rho\ge1` the bound is infinite (the sample is too small to pin the marginals).
