@@ -16,6 +16,8 @@ import json
 import networkx as nx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jepatheory.cli import main
 from jepatheory.convex import ConvexInputError
@@ -165,3 +167,17 @@ def test_designed_mdp_goes_through_bound_and_training(tmp_path, capsys):
     assert main(["simulate", "--mdp", str(path), "--k", "2", "--n", "2000", "--json"]) == 0
     sim = json.loads(capsys.readouterr().out)
     assert sim["tail_k"] == pytest.approx(d.tail, abs=1e-9)  # same T, same tail_2
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(4, 14), st.integers(0, 10_000))
+def test_fastest_mixing_certificate_on_random_graphs(n, seed):
+    rng = np.random.default_rng(seed)
+    G = nx.connected_watts_strogatz_graph(n, 2 + 2 * int(rng.integers(0, 2)), 0.3,
+                                          seed=int(rng.integers(1 << 30)))
+    c = fastest_mixing(G)
+    assert c.verified and -1e-9 <= c.gap <= 1e-6
+    # metamorphic: relabelling the nodes leaves the optimum unchanged
+    perm = rng.permutation(n)
+    c2 = fastest_mixing(nx.relabel_nodes(G, dict(enumerate(perm))))
+    assert abs(c2.slem - c.slem) <= 2e-6
