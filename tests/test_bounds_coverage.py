@@ -11,10 +11,11 @@ from jepatheory import CoOccurrence
 from jepatheory.bounds import count_model_chain, plugin_constants, regret_ladder
 from jepatheory.model import plugin_embeddings
 from jepatheory.sampling import empirical_cooccurrence, sample_transitions
+from jepatheory.solvers import optimal_policy
 
 from .conftest import random_mdp
 
-R = 300          # datasets per instance
+R = 250          # datasets per instance
 DELTA = 0.2      # large on purpose: a bound that is too small would show below 1 - delta
 # the plug-in error is computed in float64 on O(1) numbers: allow 1e-9 relative slack
 SLACK = 1 + 1e-9
@@ -40,6 +41,7 @@ def test_coverage_t4_t4b_t5(case):
     T = C.T.toarray()
     hits = dict(Delta_n=0, rho_nu=0, rho_q=0, T4=0, T4b=0, T5_rows=0)
     k = min(2, C.n_left, C.n_right)
+    pi_star = optimal_policy(mdp).policy
     for r in range(R):
         ds = sample_transitions(mdp, nu, n, rng)
         hits["Delta_n"] += np.linalg.norm(_tilde_T(C, ds) - T, 2) <= const.Delta_n
@@ -48,10 +50,10 @@ def test_coverage_t4_t4b_t5(case):
         hits["rho_q"] += np.max(np.abs(q_hat / C.q_R - 1)) <= const.rho_q
         emb = plugin_embeddings(empirical_cooccurrence(mdp, ds), k)
         lad = regret_ladder(mdp, nu, emb.z, emb.h, q_hat=ds.q_hat(), n=n, delta=DELTA,
-                            k=emb.k, C=C, ds=ds, plugin=True)
+                            k=emb.k, C=C, ds=ds, plugin=True, pi_star=pi_star)
         hits["T4"] += lad.eps_used <= lad.t4.eps_bound * SLACK
         hits["T4b"] += lad.eps_used <= lad.t4b.eps_bound * SLACK
-        ch = count_model_chain(mdp, nu, ds, DELTA)
+        ch = count_model_chain(mdp, nu, ds, DELTA, pi_star=pi_star)
         cov = nu.ravel() > 0
         hits["T5_rows"] += bool(np.all(ch.l1_rows[cov] <= ch.weissman[cov] * SLACK))
     coverage = {key: v / R for key, v in hits.items()}
