@@ -6,6 +6,7 @@ lands under its name in ``report.json``. Later layers add sections to :data:`SEC
 """
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,11 +101,23 @@ def section_facts(ctx: DemoContext) -> dict[str, Any]:
     return dict(passed=rep.passed, checks=[c.to_dict() for c in rep.checks])
 
 
-#: (name, function) in the order the demo runs them.
+def _lazy(module: str) -> Callable[[DemoContext], dict[str, Any]]:
+    """The ``demo_section`` of ``module``, imported only when the section runs."""
+    def section(ctx: DemoContext) -> dict[str, Any]:
+        return importlib.import_module(module).demo_section(ctx)
+    section.__name__ = f"demo_section[{module}]"
+    return section
+
+
+#: (name, function) in the order the demo runs them: the story from the graph to planning.
 SECTIONS: list[tuple[str, Callable[[DemoContext], dict[str, Any]]]] = [
     ("graph", section_graph),
     ("spectrum", section_spectrum),
     ("facts", section_facts),
+    ("bounds", _lazy("jepatheory.bounds.demo")),
+    ("simulation", _lazy("jepatheory.sim.measure")),
+    ("relaxation", _lazy("jepatheory.convex.relax")),
+    ("design", _lazy("jepatheory.convex.design")),
 ]
 
 

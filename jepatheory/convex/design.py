@@ -581,6 +581,6 @@ def demo_section(ctx: Any) -> dict[str, Any]:
         rows.append(dict(graph=name, slem=c.slem, lower=c.lower, gap=c.gap,
                          closed_form=exact, seconds=c.seconds))
     from .._results import table
-    ctx.say("D5 fastest mixing chains: lower <= min SLEM <= slem (verified)")
+    ctx.say("== Convex environment design (D5): fastest mixing chains, lower <= min SLEM <= slem")
     ctx.say(table(rows))
     return dict(fastest_mixing=rows)
