@@ -117,6 +117,11 @@ def test_ladder_input_errors():
         regret_ladder(mdp, nu, e.z[:-1], e.h)
     with pytest.raises(DistributionError):
         regret_ladder(mdp, nu, e.z, e.h, q_hat=np.full(5, 0.3))
+    other = np.full_like(nu, 0.0)
+    other[:, 0] = 1 / 5
+    with pytest.raises(DistributionError, match="differs"):
+        regret_ladder(mdp, other, e.z, e.h, C=C)
+    assert regret_ladder(mdp, None, e.z, e.h, C=C).R3w >= 0  # nu taken from C
 
 
 def test_ladder_exports_and_r4_none_without_n():

@@ -210,7 +210,7 @@ def _validate_q_hat(C: CoOccurrence, q_hat: ArrayLike) -> NDArray[np.float64]:
     return qh
 
 
-def regret_ladder(mdp: MDP, nu: ArrayLike, z: ArrayLike, h: ArrayLike, *,
+def regret_ladder(mdp: MDP, nu: ArrayLike | None, z: ArrayLike, h: ArrayLike, *,
                   q_hat: ArrayLike | None = None, n: int | None = None, delta: float = 0.05,
                   k: int | None = None, d: int | None = None, C: CoOccurrence | None = None,
                   ds: Dataset | None = None, plugin: bool = False,
@@ -219,7 +219,7 @@ def regret_ladder(mdp: MDP, nu: ArrayLike, z: ArrayLike, h: ArrayLike, *,
 
     Parameters
     ----------
-    mdp, nu : the true MDP and the pretraining distribution (``nu`` (N, m)).
+    mdp, nu : the true MDP and the pretraining distribution (``nu`` (N, m); None: ``C.nu``).
     z, h : embeddings, ``z`` (N*m, k) with row s*m+a, ``h`` (N, k) (D3).
     q_hat : the next-state marginal the planner knows (default: the true q). The model is
         then :math:`\hat q\,z\cdot h`, analysed as :math:`q\,z\cdot h'` (D4).
@@ -236,9 +236,11 @@ def regret_ladder(mdp: MDP, nu: ArrayLike, z: ArrayLike, h: ArrayLike, *,
     """
     if C is None:
         C = CoOccurrence(mdp, nu)
-    nu_arr = validate_nu(mdp, nu)
-    if C.mdp is not mdp and C.mdp.n_states != mdp.n_states:
+    nu_arr = C.nu if nu is None else validate_nu(mdp, nu)
+    if (C.mdp.n_states, C.mdp.n_actions) != (mdp.n_states, mdp.n_actions):
         raise ShapeError("C: the CoOccurrence is for a different MDP")
+    if not np.allclose(C.nu, nu_arr, rtol=1e-12, atol=1e-15):
+        raise DistributionError("nu: differs from the nu of the given CoOccurrence C")
     z = np.asarray(z, dtype=float)
     h = np.asarray(h, dtype=float)
     N, m = mdp.n_states, mdp.n_actions
