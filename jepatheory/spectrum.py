@@ -39,7 +39,15 @@ Accuracy report of every answer:
      taken with a union bound over the Lanczos steps, so it holds with probability
      ``>= 1 - delta`` over the random start vector;
   3. if :math:`\theta_p - \|R\|_2` exceeds that bound, the p eigenvalues of step 1 are the
-     top p of G, and the sorted errors are at most :math:`\|R\|_2`.
+     top p of G, and the sorted errors are at most :math:`\|R\|_2`; for
+     :math:`\sigma_i = \sqrt{\theta_i}` this gives
+     :math:`|\sigma_i - \sigma_i(T)| \le \|R\|_2 / (\sigma_i + \sqrt{\theta_i - \|R\|_2})`.
+
+  If the Lanczos run exhausts the complement (an invariant Krylov space), its largest Ritz
+  value is the maximum itself (a Gaussian start meets every eigenspace almost surely). A
+  Ritz value of the complement above the cut proves that a value was skipped (or that the
+  cut splits a cluster): ``check["skip_detected"]``. The argument is exact arithmetic; the
+  factorization, the solves and the recurrences add rounding at the level of ``tol``.
 
   When the check fails the routine restarts with a larger block; if it still fails it
   warns (:class:`~jepatheory.errors.SpectrumWarning`) and returns ``certified=False``.
