@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     ks = list(range(1, K + 1))
     ns = parse_grid(args.n, "--n")
     curve = stage("bound table + scan", lambda: bound_curve(
-        mdp, None, ns, ks, 0.05, kappa="rescale", C=C, plan=plan))
+        mdp, None, ns, ks, 0.05, kappa="rescale", C=C, plan=plan, d_star=d_star, variance=pv))
     total = time.perf_counter() - t_all
     base_s = stages[2]["seconds"]
     for s in stages:

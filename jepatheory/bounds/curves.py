@@ -196,11 +196,14 @@ def scan_n(C: CoOccurrence, ks: list[int], tails: dict[int, float], kappas: dict
 def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,),
                 ks: ArrayLike = (1, 2, 4, 8, 16), delta: float = 0.05, *,
                 encoder: str = "tabular", kappa: str = "auto", C: CoOccurrence | None = None,
-                plan: PlanResult | None = None, scan: bool = True) -> BoundCurve:
+                plan: PlanResult | None = None, scan: bool = True,
+                d_star: ArrayLike | None = None,
+                variance: PluginVariance | None = None) -> BoundCurve:
     r"""Every constant of T4, T4b and T5 over the grid ``ns`` x ``ks``; k*(n); vacuity.
 
     ``ks`` larger than the rank of T are dropped. ``plan`` is an optimal plan of ``mdp``
-    (default: policy iteration). ``scan`` adds the crossover/vacuity scan over n.
+    (default: policy iteration) and ``d_star`` its occupancy, ``variance`` the plug-in
+    variance, if already computed. ``scan`` adds the crossover/vacuity scan over n.
     """
     if C is None:
         C = CoOccurrence(mdp, nu)
@@ -213,7 +216,7 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
     if not ks:
         raise BoundInputError(f"k: every requested k ({ks_in}) exceeds rank bound {kmax_T}")
     plan = optimal_policy(mdp) if plan is None else plan
-    d_star = occupancy(mdp, plan.policy)
+    d_star = occupancy(mdp, plan.policy) if d_star is None else np.asarray(d_star, float)
     spec = spectrum_upto(C, max(ks))
     tails = {k: spec.tail_k(k) for k in ks}
     kap, kmethod = _kappas(C, ks, kappa)
@@ -225,7 +228,7 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
     factor = math.sqrt(C_star) + (1 / math.sqrt(mn) if mn > 0 else float("inf"))
     c, triv = regret_constant(mdp), trivial_bound(mdp)
     de = delta / (2 * len(ks))
-    pv = plugin_variance(C)
+    pv = plugin_variance(C) if variance is None else variance
     rows, t5s, kstar = [], [], {}
     for n in ns:
         block = _latent(C, tails, kap, dims, n, de, pv, factor, c)
