@@ -9,6 +9,8 @@ B. rich-observation block MDP (16 latent states x 8 observations, d_x = 16, nois
    rank T <= 16): tabular ERM, the count model, the next-feature regression model
    (input-level, uses x) and spectral JEPA training with a linear encoder on x.
 C. the same block MDP with noisier observations (noise 0.5).
+D. four-rooms ERM models planned three ways (D4): projected P_tilde, latent value iteration
+   on the signed model, CEM/MPC in latent space.
 
 For every cell: n transitions from uniform nu, train, plan with the projected planner (D4,
 using q_hat), regret measured exactly in the true MDP, T3 ladder checked. The bound's k*(n)
@@ -42,12 +44,20 @@ PARTS = {
     "block-mdp-noisy": dict(env="block-mdp:noise=0.5", ks=[2, 4, 8, 16, 32],
                             ns=[250, 1000, 5000, 20000],
                             tabular=["erm", "count", "features"], linear=["spectral"]),
+    # D: the same four-rooms ERM models planned three ways (D4): projected (guaranteed),
+    # latent value iteration on the signed model, CEM/MPC in latent space
+    "four-rooms-planners": dict(env="four-rooms", ks=[4, 8, 16, 32, 48, 64],
+                                ns=[1000, 10000, 100000],
+                                tabular=["erm", "count"], linear=[],
+                                planners=["latent", "cem"]),
 }
 
 
 def model_name(r: dict) -> str:
-    return r["trainer"] if r["trainer"] in ("count", "features") else \
-        f"{r['trainer']}/{r['encoder']}"
+    if r["trainer"] in ("count", "features"):
+        return r["trainer"]
+    name = f"{r['trainer']}/{r['encoder']}"
+    return name if r["planner"] == "projected" else f"{name}/{r['planner']}"
 
 
 def summarize(rows: list[dict], ns: list[int], k_star: dict) -> dict:
@@ -104,6 +114,9 @@ def main(argv: list[str] | None = None) -> dict:
         if spec["linear"]:
             cells += sweep_cells([spec["env"]], spec["ks"], ns, spec["linear"], seeds,
                                  encoder="linear")
+        for planner in spec.get("planners", []):
+            cells += sweep_cells([spec["env"]], spec["ks"], ns, ["erm"], seeds,
+                                 planner=planner)
         summary = run_sweep(cells, store, workers=args.workers)
         print(f"[{part}] {summary.total} cells, {summary.ran} run now, "
               f"{summary.skipped} from the store, {len(summary.errors)} errors")
@@ -128,12 +141,17 @@ def main(argv: list[str] | None = None) -> dict:
                              + (f" (k={s['models'][m]['best_k']})"
                                 if s["models"][m]["best_k"] else "") for m in s["ranking"])
             print(f"  n={n:>6}: {line}")
-        for tr, enc in [("erm", "tabular")] + [(t, "linear") for t in spec["linear"]]:
-            sub = [r for r in rows if r["trainer"] == tr and r["encoder"] == enc]
-            plot_regret_vs_k(sub, out / f"{part}_{tr}_{enc}_regret_vs_k.png",
+        combos = [("erm", "tabular", "projected")] + [(t, "linear", "projected")
+                                                       for t in spec["linear"]]
+        combos += [("erm", "tabular", pl) for pl in spec.get("planners", [])]
+        for tr, enc, pl in combos:
+            sub = [r for r in rows if r["trainer"] == tr and r["encoder"] == enc
+                   and r["planner"] == pl]
+            tag = f"{tr}_{enc}" + ("" if pl == "projected" else f"_{pl}")
+            plot_regret_vs_k(sub, out / f"{part}_{tag}_regret_vs_k.png",
                              k_star={int(n): k_star[enc][n] for n in ns},
                              count={n: summ[n]["models"]["count"]["best"] for n in ns},
-                             title=f"{spec['env']}: {tr}/{enc}, regret vs k at several n")
+                             title=f"{spec['env']}: {tr}/{enc}, {pl} planner, regret vs k")
         plot_latent_vs_input(rows, out / f"{part}_latent_vs_input.png",
                              title=f"{spec['env']}: latent vs input-level")
     report["findings"] = findings(report)

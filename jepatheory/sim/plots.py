@@ -81,15 +81,16 @@ def plot_latent_vs_input(rows: list[dict], path: str | Path, title: str = "") ->
     input-level baselines."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    reg = _mean_by(rows, ("trainer", "encoder", "k", "n"), "regret")
+    reg = _mean_by(rows, ("trainer", "encoder", "planner", "k", "n"), "regret")
     best: dict[tuple, dict[int, tuple[float, int]]] = defaultdict(dict)
-    for (tr, enc, k, n), v in reg.items():
-        key = (tr, enc if tr not in ("count", "features") else "")
+    for (tr, enc, pl, k, n), v in reg.items():
+        base = tr in ("count", "features")
+        key = (tr, "" if base else enc, "" if base or pl in (None, "projected") else pl)
         if n not in best[key] or v < best[key][n][0]:
             best[key][n] = (v, k)
-    for (tr, enc), per_n in sorted(best.items()):
+    for (tr, enc, pl), per_n in sorted(best.items()):
         ns = sorted(per_n)
-        lab = tr if not enc else f"{tr}/{enc} (best k)"
+        lab = tr if not enc else f"{tr}/{enc}{'/' + pl if pl else ''} (best k)"
         style = "s--" if tr in ("count", "features") else "o-"
         ax.plot(ns, [max(per_n[n][0], 1e-6) for n in ns], style, label=lab)
     ax.set(xscale="log", yscale="log", xlabel="n (transitions)", ylabel="mean regret",
