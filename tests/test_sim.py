@@ -245,3 +245,16 @@ def test_figures_are_written(tmp_path):
              plot_latent_vs_input(rows, tmp_path / "b.png"),
              plot_loss_curves({2: [(1, -1.0), (2, -1.5)]}, tmp_path / "c.png", erm={2: -1.6})]
     assert all(p.exists() and p.stat().st_size > 1000 for p in paths)
+
+
+def test_rollout_data_and_its_exact_marginal():
+    from jepatheory.sim.measure import rollout_dataset, rollout_nu
+    mdp = make_env("chain", n=6, slip=0.2)
+    nu = rollout_nu(mdp, 10)
+    ds = rollout_dataset(mdp, 60_000, 10, seed=0)
+    assert ds.n == 60_000 and nu.sum() == pytest.approx(1.0)
+    # empirical marginal of 60000 rollout transitions: each entry's standard error is below
+    # sqrt(0.25 / 6000) ~ 0.0065 (6000 independent episodes), so 0.03 is > 4 sigma
+    np.testing.assert_allclose(ds.nu_hat(), nu, atol=0.03)
+    res = run_experiment(mdp, nu, k=3, n=ds.n, ds=ds, trainer="erm")
+    assert res.flat()["R0"] <= res.flat()["R1"]

@@ -7,7 +7,8 @@ import argparse
 from .._results import table
 from ..sim.baselines import BASELINES
 from ..sim.encoders import ENCODERS
-from ..sim.measure import RUNG_KEYS, run_experiment
+from ..errors import ShapeError
+from ..sim.measure import RUNG_KEYS, rollout_dataset, rollout_nu, run_experiment
 from ..sim.planners import PLANNERS
 from ..sim.trainers import TRAINERS
 from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
@@ -19,6 +20,7 @@ examples:
   jepatheory simulate --env block-mdp --k 16 --n 5000 --trainer spectral --encoder linear
   jepatheory simulate --k 8 --n 20000 --trainer jepa --planner cem --json
   jepatheory simulate --k 1 --n 20000 --trainer count         input-level count model (T5)
+  jepatheory simulate --k 8 --n 20000 --rollouts 50            behaviour-policy rollout data
 
 trainers: erm (truncated SVD of the plug-in T_hat; tabular), spectral (minibatch Adam on the
 U-statistic spectral loss), jepa (whitened l2, EMA target, VICReg-style term), tied (target =
@@ -46,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--planner", choices=PLANNERS, default="projected")
     g.add_argument("--steps", type=int, default=None, help="gradient steps (gradient trainers)")
     g.add_argument("--delta", type=float, default=0.05, help="confidence of the R4 rungs")
+    g.add_argument("--rollouts", type=int, default=None, metavar="H",
+                   help="data from uniform-random-policy rollouts of H steps instead of i.i.d. "
+                   "draws from nu (nu becomes the rollouts' mean marginal; R4 rungs then lack "
+                   "their i.i.d. premise)")
     g.add_argument("--out", metavar="FILE", help="also write the JSON to FILE")
     add_output_args(p)
     p.set_defaults(func=run)
@@ -54,9 +60,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     mdp, nu = load_env(args)
     kw = {} if args.steps is None else dict(steps=args.steps)
+    ds = None
+    if args.rollouts is not None:
+        if args.rollouts < 1:
+            raise ShapeError(f"--rollouts {args.rollouts}: the horizon must be >= 1")
+        nu = rollout_nu(mdp, args.rollouts)
+        ds = rollout_dataset(mdp, args.n, args.rollouts, args.seed)
     res = run_experiment(mdp, nu, k=args.k, n=args.n, trainer=args.trainer,
                          encoder=args.encoder, planner=args.planner, seed=args.seed,
-                         delta=args.delta, train_kw=kw)
+                         delta=args.delta, train_kw=kw, ds=ds)
     payload = dict(res.flat(), env_info=env_info(mdp), ladder=res.ladder,
                    loss_curve=res.log.get("loss_curve", []))
     if args.out:

@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--encoder", choices=ENCODERS, default="tabular")
     g.add_argument("--planner", choices=PLANNERS, default="projected")
     g.add_argument("--steps", type=int, default=None, help="gradient steps per cell")
+    g.add_argument("--rollouts", type=int, default=None, metavar="H",
+                   help="uniform-random-policy rollouts of H steps instead of i.i.d. data")
     g = p.add_argument_group("execution")
     g.add_argument("--store", required=True, metavar="FILE", help="SQLite file (resumable)")
     g.add_argument("--workers", type=int, default=None, help="local processes (default: cores)")
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
                         parse_str_list(args.trainer, "--trainer", TRAINERS + BASELINES),
                         parse_int_list(args.seeds, "--seeds"), encoder=args.encoder,
                         planner=args.planner, nu=args.nu, mdp_file=args.mdp,
-                        train_kw=None if args.steps is None else dict(steps=args.steps))
+                        train_kw=None if args.steps is None else dict(steps=args.steps),
+                        horizon=args.rollouts)
     if any(c["k"] == 0 and c["trainer"] not in BASELINES for c in cells):
         raise ShapeError("--k: latent dimensions must be >= 1")
     summary = run_sweep(cells, args.store, workers=args.workers, scheduler=args.scheduler)

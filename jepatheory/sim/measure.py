@@ -45,7 +45,7 @@ from .planners import PLANNERS, kernel_planner, plan
 from .trainers import TRAINERS, train
 
 __all__ = ["Measurement", "run_experiment", "run_cell", "load_problem", "RUNG_KEYS",
-           "demo_section"]
+           "demo_section", "rollout_nu", "rollout_dataset"]
 
 RUNG_KEYS = ("R0", "R1", "R2", "R3", "R3w", "R4_T4", "R4_T4b")
 
@@ -89,6 +89,30 @@ def load_problem(env: str | None = None, mdp_file: str | None = None, nu: str | 
 def _optimal(mdp: MDP) -> tuple[NDArray, float]:
     pol = optimal_policy(mdp).policy
     return pol, float(mdp.rho0 @ policy_evaluation(mdp, pol))
+
+
+def rollout_nu(mdp: MDP, horizon: int) -> NDArray[np.float64]:
+    r"""Mean state-action marginal of uniform-random-policy rollouts of ``horizon`` steps from
+    :math:`\rho_0`: :math:`\nu = \frac1H\sum_{t<H}\rho_t\otimes\pi`,
+    :math:`\rho_{t+1} = P_\pi^\top\rho_t` (the distribution a random transition of the
+    rollout dataset has)."""
+    N, m = mdp.n_states, mdp.n_actions
+    rho, acc = mdp.rho0.astype(float), np.zeros(N)
+    for _ in range(int(horizon)):
+        acc += rho
+        rho = np.repeat(rho / m, m) @ mdp.P_sa   # sum_{s,a} rho(s) pi(a|s) P(.|s,a)
+    nu = np.repeat(acc / horizon, m).reshape(N, m) / m
+    return nu / nu.sum()
+
+
+def rollout_dataset(mdp: MDP, n: int, horizon: int, seed: int) -> Dataset:
+    """``n`` transitions from ``ceil(n / horizon)`` uniform-random-policy rollouts of
+    ``horizon`` steps (:func:`jepatheory.sampling.rollouts`); consecutive transitions are
+    dependent, so the i.i.d. premise of T4/T4b does not hold for this data."""
+    from ..sampling import rollouts
+    pi = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
+    episodes = -(-int(n) // int(horizon))
+    return rollouts(mdp, pi, episodes, int(horizon), seed).head(int(n))
 
 
 def _l1_rows(P: NDArray, Q: NDArray) -> NDArray:
@@ -198,13 +222,21 @@ def _check_count_chain(chain: Any) -> None:
 def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     """A sweep cell (plain dict in, plain dict out; runs in worker processes). Keys: ``env``
     or ``mdp_file``, ``nu``, ``k``, ``n``, ``trainer``, ``encoder``, ``planner``, ``seed``,
-    optional ``train_kw``."""
-    mdp, nu, C = load_problem(cell.get("env"), cell.get("mdp_file"), cell.get("nu"))
+    optional ``train_kw`` and ``horizon`` (rollout data of that horizon instead of i.i.d.
+    draws from nu; nu is then :func:`rollout_nu`)."""
     t0 = time.perf_counter()
+    mdp, nu, C = load_problem(cell.get("env"), cell.get("mdp_file"), cell.get("nu"))
+    ds = None
+    if cell.get("horizon"):
+        nu = rollout_nu(mdp, cell["horizon"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", OddMDPWarning)
+            C = CoOccurrence(mdp, nu)
+        ds = rollout_dataset(mdp, cell["n"], cell["horizon"], cell["seed"])
     res = run_experiment(mdp, nu, k=cell["k"], n=cell["n"], trainer=cell["trainer"],
                          encoder=cell.get("encoder", "tabular"),
                          planner=cell.get("planner", "projected"), seed=cell["seed"], C=C,
-                         train_kw=cell.get("train_kw"))
+                         ds=ds, train_kw=cell.get("train_kw"))
     out = res.flat()
     out["seconds"] = time.perf_counter() - t0
     out["loss_curve"] = res.log.get("loss_curve", [])

@@ -89,9 +89,10 @@ def parse_str_list(text: str | Iterable[str], name: str, allowed: Iterable[str])
 def sweep_cells(envs: Iterable[str | None], ks: Iterable[int], ns: Iterable[int],
                 trainers: Iterable[str], seeds: Iterable[int], *, encoder: str = "tabular",
                 planner: str = "projected", nu: str | None = None,
-                mdp_file: str | None = None,
-                train_kw: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The cells of env x k x n x trainer x seed (baselines ignore k: one cell per n, seed)."""
+                mdp_file: str | None = None, train_kw: dict[str, Any] | None = None,
+                horizon: int | None = None) -> list[dict[str, Any]]:
+    """The cells of env x k x n x trainer x seed (baselines ignore k: one cell per n, seed);
+    ``horizon``: rollout data of that horizon instead of i.i.d. draws from nu."""
     from .baselines import BASELINES
     cells, seen = [], set()
     for env, k, n, tr, seed in itertools.product(list(envs), list(ks), list(ns),
@@ -101,6 +102,8 @@ def sweep_cells(envs: Iterable[str | None], ks: Iterable[int], ns: Iterable[int]
                     else "", planner=planner if tr not in BASELINES else "", seed=int(seed))
         if train_kw and tr not in BASELINES:
             cell["train_kw"] = dict(train_kw)
+        if horizon:
+            cell["horizon"] = int(horizon)
         key = cell_key(cell)
         if key not in seen:
             seen.add(key)
