@@ -19,6 +19,34 @@ Everything is stored in ``<out>/sweep.db`` (rerunning resumes) and summarized in
 ``<out>/latent_advantage.json``; the conclusions printed are computed from the store.
 
     python examples/latent_advantage.py [--out DIR] [--workers W] [--quick]
+
+What it measured (seeds 0-2, mean regret; the JSON holds every number):
+
+* four-rooms, projected planner: the count model wins at every n (1e3: 0.79 vs best ERM 1.08;
+  1e4: 0.017 vs 0.14; 1e5: 0.0057 vs 0.096), as before the project (D6). Regret vs k is
+  jagged, best at k = 4 (the number of rooms) for n >= 1e4 and ~10x worse at k = 8: a
+  structural effect, not the bias-variance trade-off of T4.
+* four-rooms, the SAME ERM models planned by latent value iteration on the signed model (D4,
+  no contraction guarantee: gamma max_sa ||P_hat||_1 = 1.2-2.9, yet it converged in every
+  run): regret 0.012 at k = 32 vs 0.017 for the count model at n = 1e4 (2 of 3 seeds), and
+  0.0013 at k = 48 vs 0.0057 at n = 1e5 (every seed); regret rises again toward full rank
+  (k = 64: 0.015 and 0.0022; full rank = the count model), so an interior best k appears
+  and moves up with n (32 -> 48). The guaranteed planner's clip-and-renormalize step is what
+  hides the latent advantage. CEM/MPC (horizon 20) is worse than both. At n = 1e3 every
+  latent model loses.
+* block MDP (rank T <= 16): a linear encoder on x trained by spectral JEPA beats the count
+  model at small n (n = 250: 0.39 vs 5.3; 500: 0.47 vs 4.0; 1000: 0.27 vs 1.8; 2000: 0.20 vs
+  0.34) and loses at large n (5000: 0.13 vs 0.057; 20000: 0.092 vs 0.009): the crossover of
+  T4 vs T5, with the linear encoder's approximation error as the floor. Tabular ERM is best
+  at k = 16 (= rank T) once n >= 5000 (0.019 vs 0.057 at 5000). But the input-level model
+  that regresses x(s') on x(s) with the same features beats every latent model for
+  n >= 500 (0.018 ... 0.0045): on this family the gain comes from the features, not from the
+  latent bottleneck.
+* noisy block MDP (noise 0.5): both feature models degrade (regret ~2); tabular ERM at
+  k = 16 is best for n >= 1000, the linear JEPA wins only at n = 250.
+* The a-priori bound (T4/T4b, union over k) is vacuous everywhere (smallest R4 1e4-5e4 vs
+  the trivial 10) and its k* sits at the smallest k of the grid; the measured best k is at
+  or near rank T. The checked ladder (R0 <= R1 <= R2 <= R3 <= R3w) held in every cell.
 """
 from __future__ import annotations
 
