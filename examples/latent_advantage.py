@@ -27,7 +27,7 @@ What it measured (seeds 0-2, mean regret; the JSON holds every number):
   jagged, best at k = 4 (the number of rooms) for n >= 1e4 and ~10x worse at k = 8: a
   structural effect, not the bias-variance trade-off of T4.
 * four-rooms, the SAME ERM models planned by latent value iteration on the signed model (D4,
-  no contraction guarantee: gamma max_sa ||P_hat||_1 = 1.2-2.9, yet it converged in every
+  no contraction guarantee: gamma max_sa ||P_hat||_1 = 1.2-4.0, yet it converged in every
   run): regret 0.012 at k = 32 vs 0.017 for the count model at n = 1e4 (2 of 3 seeds), and
   0.0013 at k = 48 vs 0.0057 at n = 1e5 (every seed); regret rises again toward full rank
   (k = 64: 0.015 and 0.0022; full rank = the count model), so an interior best k appears
