@@ -248,6 +248,10 @@ def demo_section(ctx: Any) -> dict[str, Any]:
     demo environment, plan, measure the regret against the bound, the ladder, figures."""
     from .plots import plot_loss_curves, plot_regret_vs_k
     mdp, nu, C = ctx.mdp, ctx.nu, ctx.cooc()
+    if mdp.n_states * mdp.n_actions * mdp.n_states > DENSE_MODEL_MAX:
+        ctx.say("== Simulated JEPA training: skipped (the dense model measurements need "
+                f"N*m*N <= {DENSE_MODEL_MAX}; this environment has {mdp.n_states} states)")
+        return dict(skipped=True)
     kmax = min(C.n_left, C.n_right)
     ks = [k for k in ((2, 8, 32) if ctx.quick else (1, 2, 4, 8, 16, 32)) if k <= kmax]
     n = 20_000 if ctx.quick else 50_000
