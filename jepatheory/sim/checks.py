@@ -15,16 +15,16 @@ _NUM = "conjecture (checked numerically only)"
 
 @register("D3.sim.gradient_reaches_erm",
           "minibatch Adam on the U-statistic spectral loss reaches the exact-ERM loss "
-          "(truncated SVD of T_hat, T2) within 1% on four-rooms, k = 4 and 8",
+          "(truncated SVD of T_hat, T2) within 1% on four-rooms, k = 8",
           _NUM, "proofs/T2.md")
 def check_gradient_reaches_erm(seed: int) -> CheckOutcome:
     mdp = make_env("four-rooms")
     ds = sample_transitions(mdp, uniform_nu(mdp), 20_000, seed)
     gaps = {}
-    for k in (4, 8):
+    for k in (8,):
         erm = train("erm", mdp, ds, k)
         L_erm = empirical_loss(erm.emb.z, erm.emb.h, ds.pair, ds.s2)
-        tr = train("spectral", mdp, ds, k, steps=2000, seed=seed)
+        tr = train("spectral", mdp, ds, k, steps=1500, seed=seed)
         L = empirical_loss(tr.emb.z, tr.emb.h, ds.pair, ds.s2)
         gaps[k] = (L - L_erm) / abs(L_erm)
     worst = max(gaps.values())
