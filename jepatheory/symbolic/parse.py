@@ -11,7 +11,8 @@ syntax), walks the tree and builds the SymPy object itself, allowing only
 
 Everything else (attribute access, subscripts, lambdas, comprehensions, keyword
 arguments, strings, names with underscores at both ends, unknown names, exponents larger
-than :data:`MAX_EXPONENT` in absolute value, texts longer than :data:`MAX_LENGTH`, trees
+than :data:`MAX_EXPONENT` in absolute value, numeric powers with more than
+:data:`MAX_DIGITS` digits, texts longer than :data:`MAX_LENGTH`, trees
 deeper than :data:`MAX_DEPTH`) raises :class:`~jepatheory.errors.ExpressionError` naming
 what was rejected.
 """
@@ -25,7 +26,7 @@ import sympy as sp
 
 from ..errors import ExpressionError
 
-__all__ = ["FUNCTIONS", "MAX_LENGTH", "MAX_EXPONENT", "MAX_DEPTH", "parse_expression"]
+__all__ = ["FUNCTIONS", "MAX_LENGTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_DEPTH", "parse_expression"]
 
 #: Functions a user expression may call, by name.
 FUNCTIONS: dict[str, sp.Basic] = {
@@ -37,6 +38,7 @@ FUNCTIONS: dict[str, sp.Basic] = {
 CONSTANTS: dict[str, sp.Basic] = {"pi": sp.pi, "E": sp.E}
 MAX_LENGTH = 2000
 MAX_EXPONENT = 1000
+MAX_DIGITS = 10_000
 MAX_DEPTH = 60
 
 _BINOPS = {ast.Add: sp.Add, ast.Sub: None, ast.Mult: sp.Mul, ast.Div: None, ast.Pow: None,
@@ -145,8 +147,9 @@ def _build(node: ast.AST, names: dict[str, sp.Basic], funcs: Mapping[str, sp.Bas
             bv = sp.Abs(b)
             if bv.is_finite is False or bool(sp.N(bv) > MAX_EXPONENT):
                 raise _reject(node, text, f"exponent larger than {MAX_EXPONENT}")
-        if a.is_number and a != 0 and not b.is_number:
-            pass  # symbolic exponent of a number: fine (e.g. 2**k)
+            if a.is_number and a != 0 and abs(float(sp.N(sp.log(sp.Abs(a), 10)))) * \
+                    float(sp.N(bv)) > MAX_DIGITS:
+                raise _reject(node, text, f"power with more than {MAX_DIGITS} digits")
         return a ** b
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
