@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import resource
+import sys
 import time
 
 import numpy as np
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         out = fn()
         stages.append(dict(stage=name, seconds=time.perf_counter() - t0, peak_GiB=_peak_gib()))
+        print(f"  {name}: {stages[-1]['seconds']:.2f} s, peak {stages[-1]['peak_GiB']:.2f} GiB",
+              file=sys.stderr, flush=True)
         return out
 
     mdp = stage("grid", lambda: grid(W, H, slip=args.slip))
