@@ -20,7 +20,7 @@ Everything is stored in ``<out>/sweep.db`` (rerunning resumes) and summarized in
 
     python examples/latent_advantage.py [--out DIR] [--workers W] [--quick]
 
-What it measured (seeds 0-2, mean regret; the JSON holds every number):
+What it measured (seeds 0-2 unless stated, mean regret; the JSON holds every number):
 
 * four-rooms, projected planner: the count model wins at every n (1e3: 0.79 vs best ERM 1.08;
   1e4: 0.017 vs 0.14; 1e5: 0.0057 vs 0.096), as before the project (D6). Regret vs k is
@@ -28,12 +28,14 @@ What it measured (seeds 0-2, mean regret; the JSON holds every number):
   structural effect, not the bias-variance trade-off of T4.
 * four-rooms, the SAME ERM models planned by latent value iteration on the signed model (D4,
   no contraction guarantee: gamma max_sa ||P_hat||_1 = 1.2-4.0, yet it converged in every
-  run): regret 0.012 at k = 32 vs 0.017 for the count model at n = 1e4 (2 of 3 seeds), and
-  0.0013 at k = 48 vs 0.0057 at n = 1e5 (every seed); regret rises again toward full rank
-  (k = 64: 0.015 and 0.0022; full rank = the count model), so an interior best k appears
-  and moves up with n (32 -> 48). The guaranteed planner's clip-and-renormalize step is what
-  hides the latent advantage. CEM/MPC (horizon 20) is worse than both. At n = 1e3 every
-  latent model loses.
+  run; seeds 0-4, mean +- standard error): at n = 1e5 regret 0.0030 +- 0.0014 at k = 32 vs
+  0.0098 +- 0.0026 for the count model, lower in each of the 5 seeds; k = 48 and 64 give
+  0.0057 and 0.0052 and full rank is the count model, so the best k is interior (k = 16:
+  0.017). At n = 1e4 latent VI and the count model are indistinguishable (0.0146 +- 0.0017
+  at k = 48 vs 0.0175 +- 0.0032); at n = 1e3 every latent model loses (1.19 vs 0.95). The
+  guaranteed planner's clip-and-renormalize step is what hides the latent advantage
+  (projected, same models: 0.10 at best). CEM/MPC (horizon 20, 64 x 4 samples) is worse
+  than both planners (0.30-0.34 at best).
 * block MDP (rank T <= 16): a linear encoder on x trained by spectral JEPA beats the count
   model at small n (n = 250: 0.39 vs 5.3; 500: 0.47 vs 4.0; 1000: 0.27 vs 1.8; 2000: 0.20 vs
   0.34) and loses at large n (5000: 0.13 vs 0.057; 20000: 0.092 vs 0.009): the crossover of
@@ -77,7 +79,7 @@ PARTS = {
     "four-rooms-planners": dict(env="four-rooms", ks=[4, 8, 16, 32, 48, 64],
                                 ns=[1000, 10000, 100000],
                                 tabular=["erm", "count"], linear=[],
-                                planners=["latent", "cem"]),
+                                planners=["latent", "cem"], seeds=5),
 }
 
 
@@ -95,18 +97,22 @@ def summarize(rows: list[dict], ns: list[int], k_star: dict) -> dict:
     for r in rows:
         acc[(model_name(r), r["k"], r["n"])].append(r["regret"])
     mean = {key: float(np.mean(v)) for key, v in acc.items()}
+    se = {key: float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+          for key, v in acc.items()}
     out = {}
     for n in ns:
         per_model: dict[str, dict] = {}
         for (name, k, nn), v in mean.items():
             if nn != n:
                 continue
-            entry = per_model.setdefault(name, dict(by_k={}))
+            entry = per_model.setdefault(name, dict(by_k={}, se_by_k={}))
             entry["by_k"][k] = v
+            entry["se_by_k"][k] = se[(name, k, nn)]
         for name, entry in per_model.items():
             ks = sorted(entry["by_k"])
             best_k = min(ks, key=lambda k: entry["by_k"][k])
-            entry.update(best=entry["by_k"][best_k], best_k=best_k if name not in
+            entry.update(best=entry["by_k"][best_k], best_se=entry["se_by_k"][best_k],
+                         best_k=best_k if name not in
                          ("count", "features") else None,
                          interior=bool(len(ks) > 2 and ks[0] < best_k < ks[-1]))
         ranking = sorted(per_model, key=lambda m: per_model[m]["best"])
@@ -138,12 +144,13 @@ def main(argv: list[str] | None = None) -> dict:
     warnings.simplefilter("ignore")
     for part, spec in PARTS.items():
         ns = spec["ns"][::2] if args.quick else spec["ns"]
-        cells = sweep_cells([spec["env"]], spec["ks"], ns, spec["tabular"], seeds)
+        sd = seeds if args.quick or "seeds" not in spec else list(range(spec["seeds"]))
+        cells = sweep_cells([spec["env"]], spec["ks"], ns, spec["tabular"], sd)
         if spec["linear"]:
-            cells += sweep_cells([spec["env"]], spec["ks"], ns, spec["linear"], seeds,
+            cells += sweep_cells([spec["env"]], spec["ks"], ns, spec["linear"], sd,
                                  encoder="linear")
         for planner in spec.get("planners", []):
-            cells += sweep_cells([spec["env"]], spec["ks"], ns, ["erm"], seeds,
+            cells += sweep_cells([spec["env"]], spec["ks"], ns, ["erm"], sd,
                                  planner=planner)
         summary = run_sweep(cells, store, workers=args.workers)
         print(f"[{part}] {summary.total} cells, {summary.ran} run now, "
@@ -160,7 +167,8 @@ def main(argv: list[str] | None = None) -> dict:
                                        for n in ns}
         k_star["trivial_bound"] = bc.trivial_bound
         summ = summarize(rows, ns, k_star["tabular"])
-        report["parts"][part] = dict(env=spec["env"], ns=ns, ks=spec["ks"], bound=k_star,
+        report["parts"][part] = dict(env=spec["env"], ns=ns, ks=spec["ks"], seeds=sd,
+                                     bound=k_star,
                                      summary=summ, cells=len(rows),
                                      ladder_violations=len(summary.errors))
         for n in ns:
