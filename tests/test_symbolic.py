@@ -247,3 +247,15 @@ def test_fully_symbolic_mdp_rows_sum_to_one():
         warnings.simplefilter("error")
         assert all(sp.expand(sum(smdp.P_sa.row(i)) - 1) == 0 for i in range(6))
     assert sp.expand(sum(smdp.nu) - 1) == 0
+
+
+def test_demo_section(tmp_path):
+    from jepatheory.data import uniform_nu
+    from jepatheory.demo import DemoContext
+    from jepatheory.symbolic.report import demo_section
+    mdp = make_env("chain", n=4, slip=0.2)
+    out = demo_section(DemoContext(mdp=mdp, nu=uniform_nu(mdp), out=tmp_path, quick=True,
+                                   say=lambda *a: None))
+    assert all(r["proved"] for r in out["proofs"])
+    assert out["lift_max_error"] <= 1e-6     # rationals with denominators <= 1e6
+    assert (tmp_path / "symbolic_two_state.tex").read_text().startswith("% Derivation")

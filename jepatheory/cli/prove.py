@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--derive", default=None, metavar="FAMILY",
                    help="print a derivation report for a symbolic MDP instead of checking")
     p.add_argument("--params", default="", metavar="NAMES",
-                   help="comma-separated parameter names (probabilities in (0,1)) for --derive P=...")
+                   help="comma-separated parameter names (probabilities in (0,1)) for "
+                   "--derive P=...")
     p.add_argument("--k", type=int, default=None,
                    help="with --derive: also L, L2, eps for symbolic embeddings of dimension k")
     p.add_argument("--latex", default=None, metavar="FILE",

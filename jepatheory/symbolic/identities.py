@@ -405,7 +405,6 @@ def prove_f3_general(sign: int = 1) -> Proof:
     for pm in (1, -1):
         top = u - T * (pm * v)          # rows of (I - [[0,T],[T^T,0]]) (u, pm v)
         bot = pm * v - T.T * u
-        top = top.subs(T * v, s * u) if pm == 1 else top.subs(T * v, s * u)
         rt = sp.expand((top - (1 - sign * pm * s) * u).doit().subs(T * v, s * u))
         rb = sp.expand((bot - (1 - sign * pm * s) * pm * v).doit().subs(T.T * u, s * v))
         res += [rt, rb]

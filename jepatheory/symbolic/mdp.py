@@ -210,18 +210,15 @@ def decide_zero(expr: Any, domains: Mapping[sp.Symbol, tuple[sp.Expr, sp.Expr]] 
         d = e
     if d == 0:
         return Verdict(condition, "holds", "0", method="cancel")
-    ts = tuple(fwd[p] for p in domains)
     free = d.free_symbols
     if free <= set().union(*(v.free_symbols for v in fwd.values())) and \
             d.is_rational_function(*free):
-        pt = _sample_points(domains)[0]
         for pt in _sample_points(domains):
             v = _numeric(expr, pt)
             if v is not None and abs(v) > 0:
                 break
         return Verdict(condition, "fails", str(sp.factor(d.subs(back))),
                        witness=_fmt_point(pt, expr), method="cancel (rational, non-zero)")
-    del ts
     s = sp.simplify(d)
     if s == 0:
         return Verdict(condition, "holds", "0", method="simplify")
@@ -391,7 +388,8 @@ def symbolic_mdp(P: Any, nu: Any = None, params: Mapping[str, Any] | Sequence[st
     for k, v in params.items():
         lo, hi = _domain(v)
         pos = bool(lo.is_finite and lo >= 0)
-        domains[sp.Symbol(str(k), positive=True) if pos else sp.Symbol(str(k), real=True)] = (lo, hi)
+        sym = sp.Symbol(str(k), positive=True) if pos else sp.Symbol(str(k), real=True)
+        domains[sym] = (lo, hi)
     table_ = {p.name: p for p in domains}
 
     def conv(e: Any) -> sp.Expr:
