@@ -261,3 +261,23 @@ def test_ladder_cli_json(capsys):
         assert isinstance(lad[key], float)
     assert lad["R0"] <= lad["R1"] <= lad["R2"] <= lad["R3"] <= lad["R3w"]
     assert {"R0", "R1", "R_weissman", "R_rows", "R_T5"} <= set(out["chain"])
+
+
+def test_plots_and_demo_section(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["bound", "--env", "chain", "-p", "n=6", "--n", "1e4,1e8", "--k", "1,2,4",
+                 "--no-scan", "--plot", str(tmp_path)]) == 0
+    assert (tmp_path / "bound_vs_k.png").stat().st_size > 0
+    assert (tmp_path / "spectrum.png").stat().st_size > 0
+    assert main(["ladder", "--env", "chain", "-p", "n=6", "--k", "2", "--n", "500",
+                 "--plot", str(tmp_path / "ladder.png")]) == 0
+    assert (tmp_path / "ladder.png").stat().st_size > 0
+    from jepatheory.bounds.demo import demo_section
+    from jepatheory.demo import DemoContext
+    mdp = make_env("chain", n=6)
+    ctx = DemoContext(mdp=mdp, nu=uniform_nu(mdp), out=tmp_path / "demo", quick=True,
+                      say=lambda *a: None)
+    out = demo_section(ctx)
+    json.dumps(out, default=str)
+    assert {"k_star_by_n", "rows", "ladder", "chain"} <= set(out)
+    assert len(ctx.figures) == 2
