@@ -259,3 +259,17 @@ def test_demo_section(tmp_path):
     assert all(r["proved"] for r in out["proofs"])
     assert out["lift_max_error"] <= 1e-6     # rationals with denominators <= 1e6
     assert (tmp_path / "symbolic_two_state.tex").read_text().startswith("% Derivation")
+
+
+@pytest.mark.parametrize("n, expected", [
+    (3, [sp.Integer(1), 1 - 3 * p * (1 - p), 1 - 3 * p * (1 - p)]),
+    (4, [sp.Integer(1), (1 - 2 * p) ** 2, 1 - 2 * p * (1 - p), 1 - 2 * p * (1 - p)])])
+def test_slip_chain_singular_values_closed_form(n, expected):
+    got = singular_values_sq(slip_chain(n))
+    assert sorted(sp.expand(e - g) for e, g in zip(
+        sorted(expected, key=lambda e: e.subs(p, 0.3)),
+        sorted(got, key=lambda e: e.subs(p, 0.3)))) == [0] * n
+    mdp, nu = slip_chain(n).to_numeric({"p": sp.Rational(1, 5)})
+    s = np.linalg.svd(CoOccurrence(mdp, nu).T.toarray(), compute_uv=False)
+    pred = np.sqrt(sorted((float(e.subs(p, sp.Rational(1, 5))) for e in expected), reverse=True))
+    assert np.abs(s - pred).max() <= 1e-12       # float64 round-off

@@ -6,7 +6,9 @@ r"""Closed forms for parametric families, and the bound expressions as SymPy fun
   uniform nu: :math:`\sigma_j^2 = 1 - 4p(1-p)\sin^2(2\pi j/n)`, j = 0..n-1
   (:math:`T^\top T = (p^2+(1-p)^2)I + p(1-p)(S^2+S^{-2})`, S the cyclic shift).
 * :func:`singular_values_sq`: exact squared singular values of T for any small symbolic
-  MDP (roots of the characteristic polynomial of :math:`T^\top T`).
+  MDP (roots of the characteristic polynomial of :math:`T^\top T`). Slip chains (ends stay
+  put): n = 3 gives :math:`\{1, 1-3p(1-p), 1-3p(1-p)\}`, n = 4 gives
+  :math:`\{1, (1-2p)^2, 1-2p(1-p), 1-2p(1-p)\}`.
 * :func:`laplacian_eigenvalues`: combinatorial Laplacians of paths
   :math:`2-2\cos(\pi j/n)`, cycles :math:`2-2\cos(2\pi j/n)`, grids (sums of two paths).
 * :func:`dev_expr`, :func:`t4_bound_expr`, :func:`r3w_expr`: T3/T4 bound expressions as
