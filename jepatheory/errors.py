@@ -112,10 +112,3 @@ class BoundInputError(JepaTheoryError, ValueError):
 class SpectrumWarning(UserWarning):
     """A top-k spectrum could not be certified (a skipped singular value is not excluded);
     the residual bounds still hold."""
-
-
-class UndecidedError(JepaTheoryError, ValueError):
-    """A symbolic condition (a row sum, a sign) could not be decided under the assumptions.
-
-    Distinct from a wrong input: the condition may hold, but it was not proved.
-    """
