@@ -108,6 +108,9 @@ def measure(n_states: int, k: int, slip: float, seed: int) -> dict[str, Any]:
         method=spec.method, certified=spec.certified,
         failure_probability=cert.get("failure_probability"),
         factor_seconds=cert.get("factor_seconds"), krylov=cert.get("attempts"),
+        check={key: cert.get("check", {}).get(key) for key in
+               ("p", "block_residual", "lanczos_steps", "lambda_next_upper",
+                "theta_p_minus_residual", "skip_detected")},
         max_residual=spec.max_error,
         max_certified_error=float(bound.max()) if bound.size else 0.0,
         max_rel_error_vs_exact=rel_err,
