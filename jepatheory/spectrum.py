@@ -529,7 +529,7 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
     certified = False
     cert: dict[str, Any] = {}
     theta = Y = rn = None
-    for attempt in range(attempts):
+    for _ in range(attempts):
         t1 = time.perf_counter()
         theta, Y, rn, dim = _block_krylov(apply, G, X0, p, need, tol_abs, cap)
         pc = _choose_p(theta, rn, k, tol_abs, gap_of)
@@ -618,6 +618,10 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
         raise SpectrumError(f"top_singular: delta={delta!r} must be in (0, 1)")
     if not (isinstance(block, (int, np.integer)) and block >= 1):
         raise SpectrumError(f"top_singular: block={block!r} must be an integer >= 1")
+    if not (isinstance(attempts, (int, np.integer)) and attempts >= 1):
+        raise SpectrumError(f"top_singular: attempts={attempts!r} must be an integer >= 1")
+    if max_dim is not None and not (isinstance(max_dim, (int, np.integer)) and max_dim >= 1):
+        raise SpectrumError(f"top_singular: max_dim={max_dim!r} must be an integer >= 1")
     if not tol > 0:
         raise SpectrumError(f"top_singular: tol={tol!r} must be > 0")
     if method == "auto":

@@ -189,7 +189,8 @@ def test_cooccurrence_spectrum_cached_and_options_passed():
 
 
 @pytest.mark.parametrize("kw", [dict(k=-1), dict(k=10_000), dict(k=2.5), dict(method="svd"),
-                                dict(delta=0.0), dict(tol=0.0), dict(block=0)])
+                                dict(delta=0.0), dict(tol=0.0), dict(block=0),
+                                dict(attempts=0), dict(max_dim=0)])
 def test_bad_input_raises_spectrum_error(kw):
     C = CoOccurrence(ring(10))
     args = dict(k=3) | kw
