@@ -114,6 +114,7 @@ SECTIONS: list[tuple[str, Callable[[DemoContext], dict[str, Any]]]] = [
     ("graph", section_graph),
     ("spectrum", section_spectrum),
     ("facts", section_facts),
+    ("derivation", _lazy("jepatheory.symbolic.report")),
     ("bounds", _lazy("jepatheory.bounds.demo")),
     ("simulation", _lazy("jepatheory.sim.measure")),
     ("relaxation", _lazy("jepatheory.convex.relax")),
