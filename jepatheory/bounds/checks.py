@@ -19,7 +19,6 @@ from .ladder import REL_TOL, regret_ladder
 from .plugin import plugin_constants
 
 _PAPER = "proved on paper and checked numerically"
-_CONJ = "conjecture (checked numerically only)"
 #: Number of random instances per T3 check.
 N_LADDERS = 40
 
@@ -144,7 +143,7 @@ def check_t4(seed: int) -> CheckOutcome:
 
 @register("T4b", "w.p. >= 1-delta, sqrt(eps') <= sqrt(tail_k) + 2 sqrt(2k) Dhat + sqrt(k)(alpha "
           "+ (1+alpha) beta) for the plug-in estimator planned with q_hat; deterministic step "
-          "||T - [T_hat]_k||_F <= sqrt(tail_k) + 2 sqrt(2k) ||T_hat - T||_2", _CONJ,
+          "||T - [T_hat]_k||_F <= sqrt(tail_k) + 2 sqrt(2k) ||T_hat - T||_2", _PAPER,
           "proofs/T4b.md")
 def check_t4b(seed: int) -> CheckOutcome:
     cov = _coverage(seed)

@@ -8,9 +8,7 @@ bound uses :math:`C^{\hat\pi}\le 1/\min\nu`:
 
 with :math:`\bar\varepsilon_k(n)` the T4 bound (empirical risk minimizer of the class of
 radius :math:`\kappa_k`) or the T4b bound (plug-in estimator). The reported ``R4`` is the
-smaller of the two (T4b is looser for k <= 2). T4b is a conjecture (its deterministic
-step is checked numerically only); ``R4_T4b_proved`` is its fully proved variant with
-:math:`2\sqrt{2k}(\hat D+\sigma_{k+1})` (``proofs/T4b.md``, step D'). Choosing k* over K candidates and reporting
+smaller of the two (T4b is looser for k <= 2). Choosing k* over K candidates and reporting
 the minimum of two bounds costs a union bound: each bound at each k is evaluated at
 :math:`\delta/(2K)`, so that the bound at k* holds with probability :math:`\ge 1-\delta`.
 A bound at or above the trivial :math:`R_{\max}/(1-\gamma)` is *vacuous*. The input-level
@@ -139,22 +137,19 @@ def _kappas(C: CoOccurrence, ks: list[int], method: str) -> tuple[dict[int, floa
 
 
 def _latent(C: CoOccurrence, tails: dict[int, float], kappas: dict[int, float], dims: dict,
-            n: int, delta_each: float, pv: PluginVariance, factor: float, c: float,
-            sigma_next: dict[int, float] | None = None) -> list[dict[str, Any]]:
+            n: int, delta_each: float, pv: PluginVariance, factor: float, c: float
+            ) -> list[dict[str, Any]]:
     const = plugin_constants(C, n, delta_each, pv)
     rows = []
     for k in tails:
         t4 = t4_bound(tails[k], k, n, delta_each, kappas[k], dims[k])
-        t4b = t4b_bound(tails[k], k, const, None if sigma_next is None else sigma_next[k])
+        t4b = t4b_bound(tails[k], k, const)
         r4 = scaled(c, factor, math.sqrt(t4.eps_bound))
         r4b = scaled(c, factor, t4b.sqrt_eps_bound)
-        r4bp = (None if t4b.sqrt_eps_bound_proved is None
-                else scaled(c, factor, t4b.sqrt_eps_bound_proved))
         rows.append(dict(n=n, k=k, tail=tails[k], kappa=kappas[k], B=t4.B, d=t4.d, dev=t4.dev,
                          eps_T4=t4.eps_bound, R4_T4=r4, Delta_n=const.Delta_n,
                          rho_nu=const.rho_nu, rho_q=const.rho_q, Dhat=const.Dhat,
-                         sqrt_eps_T4b=t4b.sqrt_eps_bound, R4_T4b=r4b, R4_T4b_proved=r4bp,
-                         R4=min(r4, r4b),
+                         sqrt_eps_T4b=t4b.sqrt_eps_bound, R4_T4b=r4b, R4=min(r4, r4b),
                          best="T4" if r4 <= r4b else "T4b"))
     return rows
 
@@ -222,10 +217,8 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
         raise BoundInputError(f"k: every requested k ({ks_in}) exceeds rank bound {kmax_T}")
     plan = optimal_policy(mdp) if plan is None else plan
     d_star = occupancy(mdp, plan.policy) if d_star is None else np.asarray(d_star, float)
-    spec = spectrum_upto(C, min(max(ks) + 1, kmax_T))
+    spec = spectrum_upto(C, max(ks))
     tails = {k: spec.tail_k(k) for k in ks}
-    sv = spec.singular_values
-    sigma_next = {k: float(sv[k]) if k < sv.size else 0.0 for k in ks}
     kap, kmethod = _kappas(C, ks, kappa)
     d_x = None if mdp.x is None else mdp.x.shape[1]
     dims = {k: encoder_dimension(k, C.n_left, C.n_right, encoder, d_x, mdp.n_actions)
@@ -238,7 +231,7 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
     pv = plugin_variance(C) if variance is None else variance
     rows, t5s, kstar = [], [], {}
     for n in ns:
-        block = _latent(C, tails, kap, dims, n, de, pv, factor, c, sigma_next)
+        block = _latent(C, tails, kap, dims, n, de, pv, factor, c)
         t5 = t5_bound(mdp, C.nu, n, delta, d_star)
         t5s.append(dict(n=n, **{k_: v for k_, v in t5.to_dict().items() if k_ != "n"}))
         for r in block:

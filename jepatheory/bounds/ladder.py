@@ -105,7 +105,6 @@ class Ladder(Result):
     R3w: float
     R4_T4: float | None
     R4_T4b: float | None
-    R4_T4b_proved: float | None
     R3_rowmax: float
     R3_best: float
     R3w_data_free: float
@@ -142,8 +141,7 @@ class Ladder(Result):
     def vacuous(self) -> dict[str, bool]:
         """Which rungs are at or above the trivial bound R_max/(1-gamma)."""
         out = {}
-        for name in ("R1", "R2", "R3", "R3w", "R4_T4", "R4_T4b", "R4_T4b_proved",
-                     "R3w_data_free"):
+        for name in ("R1", "R2", "R3", "R3w", "R4_T4", "R4_T4b", "R3w_data_free"):
             v = getattr(self, name)
             if v is not None:
                 out[name] = bool(v >= self.trivial_bound)
@@ -155,7 +153,7 @@ class Ladder(Result):
         if self.R4_T4 is not None and not self.erm_assumed:
             out.append(("R3w", "R4_T4"))
         if self.R4_T4b is not None and self.plugin:
-            out += [("R3w", "R4_T4b"), ("R4_T4b", "R4_T4b_proved")]
+            out.append(("R3w", "R4_T4b"))
         return out
 
     @property
@@ -180,7 +178,7 @@ class Ladder(Result):
 
     def rungs(self) -> dict[str, float | None]:
         """The main chain and the side rungs as a name -> value dict."""
-        names = RUNGS + ("R4_T4b_proved", "R3_rowmax", "R3w_data_free")
+        names = RUNGS + ("R3_rowmax", "R3w_data_free")
         return {name: getattr(self, name) for name in names}
 
     def to_dict(self) -> dict[str, Any]:
@@ -294,7 +292,7 @@ def regret_ladder(mdp: MDP, nu: ArrayLike | None, z: ArrayLike, h: ArrayLike, *,
                             * float(np.sqrt((hR * hR).sum(1)).max(initial=0.0)))
 
     t4 = t4b = None
-    R4_T4 = R4_T4b = R4_T4b_proved = None
+    R4_T4 = R4_T4b = None
     erm_assumed = ds is None
     if n is not None:
         k0 = kappa_k(C, k, sdp=False).value if kappa0 is None else float(kappa0)
@@ -310,13 +308,10 @@ def regret_ladder(mdp: MDP, nu: ArrayLike | None, z: ArrayLike, h: ArrayLike, *,
                       - empirical_loss(z_star, h_star, ds.pair, ds.s2))
         t4 = t4_bound(tail, k, int(n), delta * share, kappa_j, dim, excess)
         R4_T4 = scaled(c, root_C, math.sqrt(t4.eps_bound))
-        sv = spectrum_upto(C, min(k + 1, C.n_left, C.n_right)).singular_values
-        t4b = t4b_bound(tail, k, plugin_constants(C, int(n), delta),
-                        float(sv[k]) if k < sv.size else 0.0)
+        t4b = t4b_bound(tail, k, plugin_constants(C, int(n), delta))
         R4_T4b = scaled(c, root_C, t4b.sqrt_eps_bound)
-        R4_T4b_proved = scaled(c, root_C, t4b.sqrt_eps_bound_proved)
     return Ladder(k=k, R0=V_star - V_hat, R1=R1, R2=R2, R3=R3, R3w=R3w, R4_T4=R4_T4,
-                  R4_T4b=R4_T4b, R4_T4b_proved=R4_T4b_proved, R3_rowmax=R3_row, R3_best=min(R3, R3_row),
+                  R4_T4b=R4_T4b, R3_rowmax=R3_row, R3_best=min(R3, R3_row),
                   R3w_data_free=R3w_free, eps=eps, eps_used=eps_used, tail_k=tail,
                   C_pi_star=C_star, C_pi_hat=C_hat, D_pi_star=D_star, D_pi_hat=D_hat,
                   min_nu=mn, c=c, trivial_bound=trivial_bound(mdp), V_star=V_star,

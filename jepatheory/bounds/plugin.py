@@ -27,7 +27,8 @@ truncated SVD :math:`[\hat T]_k`, planner with :math:`\hat q`. Its population er
 delta is split in thirds: :math:`\delta_1=\delta_2=\delta_3=\delta/3`. When
 :math:`\rho\ge1` the bound is infinite (the sample is too small to pin the marginals).
 
-THEORY T4b; status: conjecture (checked numerically only), see ``proofs/T4b.md``.
+THEORY T4b; proof: ``proofs/T4b.md`` (including the deterministic step with the constant
+:math:`2\sqrt{2k}`); status: proved on paper and checked numerically.
 """
 from __future__ import annotations
 
@@ -176,27 +177,16 @@ class T4bBound(Result):
     sqrt_eps_bound: float
     eps_bound: float
     constants: PluginConstants
-    sigma_next: float | None = None
-    sqrt_eps_bound_proved: float | None = None
 
 
-def t4b_bound(tail_k: float, k: int, const: PluginConstants,
-              sigma_next: float | None = None) -> T4bBound:
+def t4b_bound(tail_k: float, k: int, const: PluginConstants) -> T4bBound:
     r""":math:`\sqrt{\varepsilon'}\le\sqrt{\mathrm{tail}_k}+2\sqrt{2k}\hat D
-    +\sqrt k(\alpha+(1+\alpha)\beta)` (T4b, conjecture: its deterministic step is checked
-    numerically only). Given ``sigma_next`` :math:`=\sigma_{k+1}(T)`, also the fully proved
-    variant (``proofs/T4b.md``, step D'), with :math:`2\sqrt{2k}(\hat D+\sigma_{k+1})` in place
-    of :math:`2\sqrt{2k}\hat D`."""
+    +\sqrt k(\alpha+(1+\alpha)\beta)` (T4b)."""
     if k < 0:
         raise BoundInputError(f"t4b_bound: k = {k!r} must be >= 0")
     spec = 2 * math.sqrt(2 * k) * const.Dhat
     marg = math.sqrt(k) * (const.alpha + (1 + const.alpha) * const.beta)
     s = math.sqrt(max(tail_k, 0.0)) + spec + marg
-    proved = None
-    if sigma_next is not None:
-        proved = s + 2 * math.sqrt(2 * k) * float(sigma_next)
     return T4bBound(k=int(k), n=const.n, delta=const.delta, tail_k=float(tail_k),
                     Dhat=const.Dhat, spectral_term=spec, marginal_term=marg, sqrt_eps_bound=s,
-                    eps_bound=s * s, constants=const,
-                    sigma_next=None if sigma_next is None else float(sigma_next),
-                    sqrt_eps_bound_proved=proved)
+                    eps_bound=s * s, constants=const)

@@ -27,8 +27,7 @@ above R_max/(1-gamma) (trivial_bound) is vacuous. R_T5 is the input-level count 
 JSON keys: env, C_pi_star, D_pi_star, min_nu, c, trivial_bound, regret_factor, V_star,
 k_star (at the largest n), k_star_by_n, delta, delta_each, kappa_method, encoder,
 rows (one per (n, k): n, k, sigma_k, tail, kappa, B, d, dev, eps_T4, R4_T4, Delta_n, rho_nu,
-rho_q, Dhat, sqrt_eps_T4b, R4_T4b, R4_T4b_proved (T4b with the proved deterministic step,
-2 sqrt(2k)(Dhat + sigma_{k+1})), R4, best, R_T5, vacuous, vacuous_T4, vacuous_T4b,
+rho_q, Dhat, sqrt_eps_T4b, R4_T4b, R4, best, R_T5, vacuous, vacuous_T4, vacuous_T4b,
 vacuous_T5, latent_beats_input), t5 (one per n), variance (v, Lc), scan (first non-vacuous
 n per bound and k over n = 1e2..1e16, crossover_n, statement), spectrum.
 """
