@@ -323,14 +323,19 @@ def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
     :math:`\|Gy-\theta y\|^2 = s^\top M s - \theta^2` cheaply (to about 1e-7 relative);
     explicit residuals are computed only when that estimate says converged.
     """
-    basis = _orth_against(X0, None)
-    GV = G @ basis
-    H = basis.T @ GV
+    V0 = _orth_against(X0, None)
+    n = V0.shape[0]
+    max_dim = max(max_dim, V0.shape[1])
+    buf = np.empty((n, max_dim))  # the basis, filled block by block (no copies per step)
+    dim = V0.shape[1]
+    buf[:, :dim] = V0
+    GV = G @ V0
+    H = V0.T @ GV
     M = GV.T @ GV
     floor = 1e-6 * max(float(np.abs(H).max(initial=0.0)), 1e-300)
-    last, GW = basis, GV
+    last = V0
     while True:
-        dim = basis.shape[1]
+        basis = buf[:, :dim]
         theta, S = np.linalg.eigh((H + H.T) * 0.5)
         order = np.argsort(theta)[::-1][:p]
         theta, S = theta[order], S[:, order]
@@ -346,14 +351,15 @@ def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
         if W.shape[1] == 0:
             Y = basis @ S
             return theta, Y, np.linalg.norm(G @ Y - Y * theta, axis=0), dim
-        GW_new = G @ W
-        h_old, h_new = basis.T @ GW_new, W.T @ GW_new
-        GGW = G @ GW_new
-        m_old, m_new = basis.T @ GGW, GW_new.T @ GW_new
+        GW = G @ W
+        h_old, h_new = basis.T @ GW, W.T @ GW
+        GGW = G @ GW
+        m_old, m_new = basis.T @ GGW, GW.T @ GW
         H = np.block([[H, h_old], [h_old.T, h_new]])
         M = np.block([[M, m_old], [m_old.T, m_new]])
-        basis = np.hstack([basis, W])
-        last, GW = W, GW_new
+        buf[:, dim:dim + W.shape[1]] = W
+        dim += W.shape[1]
+        last = W
 
 
 # --------------------------------------------------------------------------- certificate
