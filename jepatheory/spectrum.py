@@ -198,7 +198,7 @@ def _lambda_max_upper(G: sp.csr_array, rng: np.random.Generator,
     steps = max(1, min(steps, n))
     v = rng.standard_normal(n)
     v /= np.linalg.norm(v)
-    V = np.empty((n, steps))
+    V = np.empty((n, steps), order="F")  # columns touched only when used
     alpha, beta = np.zeros(steps), np.zeros(steps)
     b, v_prev, m = 0.0, np.zeros(n), 0
     for j in range(steps):
@@ -326,7 +326,7 @@ def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
     V0 = _orth_against(X0, None)
     n = V0.shape[0]
     max_dim = max(max_dim, V0.shape[1])
-    buf = np.empty((n, max_dim))  # the basis, filled block by block (no copies per step)
+    buf = np.empty((n, max_dim), order="F")  # the basis, column blocks filled in place
     dim = V0.shape[1]
     buf[:, :dim] = V0
     GV = G @ V0
@@ -378,7 +378,7 @@ def _deflated_lanczos_bound(apply: Operator, Q: NDArray, rng: np.random.Generato
 
     v = proj(rng.standard_normal(n))
     v /= np.linalg.norm(v)
-    V = np.empty((n, steps))
+    V = np.empty((n, steps), order="F")  # columns touched only when used
     alpha, beta = np.zeros(steps), np.zeros(steps)
     b, v_prev = 0.0, np.zeros(n)
     log_term = math.log(_KW_CONST * math.sqrt(max(dim, 1)) * steps / delta)
