@@ -1,10 +1,18 @@
 """Shared fixtures: small random MDPs with the awkward features the theory cares about."""
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
 
-from jepatheory.mdp import MDP
+# One BLAS thread: the tests use small matrices, where a second thread only adds contention
+# (and on a busy machine oversubscription slows small dense SVDs by 10-100x). Set before
+# numpy is imported; an explicit setting in the environment wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from jepatheory.mdp import MDP  # noqa: E402
 
 
 def random_mdp(rng: np.random.Generator, N: int = 6, m: int = 2, sparsity: float = 0.5,
