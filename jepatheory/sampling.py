@@ -44,11 +44,21 @@ class Dataset:
         return self.s * self.n_actions + self.a
 
     def counts(self) -> sp.csr_array:
-        """``n(s,a,s')`` as a sparse ``(N*m, N)`` matrix."""
+        """``n(s,a,s')`` as a sparse ``(N*m, N)`` matrix (canonical CSR: sorted, no
+        duplicates), built from the sorted flat keys ``(s*m + a)*N + s'``."""
         N, m = self.n_states, self.n_actions
-        C = sp.csr_array((np.ones(self.n), (self.pair, self.s2)), shape=(N * m, N))
-        C.sum_duplicates()
-        return C
+        key = self.pair * N + self.s2
+        if N * m * N <= 16 * self.n + 4_000_000:  # dense histogram is cheaper than a sort
+            hist = np.bincount(key, minlength=N * m * N)
+            keys = np.flatnonzero(hist)
+            vals = hist[keys].astype(float)
+        else:
+            keys, cnt = np.unique(key, return_counts=True)
+            vals = cnt.astype(float)
+        rows = keys // N
+        indptr = np.zeros(N * m + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=N * m), out=indptr[1:])
+        return sp.csr_array((vals, (keys % N).astype(np.int64), indptr), shape=(N * m, N))
 
     def nu_hat(self) -> NDArray[np.float64]:
         """Empirical :math:`\\hat\\nu(s,a)`, shape ``(N, m)``."""
