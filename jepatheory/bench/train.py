@@ -16,14 +16,13 @@ training time to equal loss (THEORY D3, T2, T4b).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from typing import Any
 
+from .._threads import blas_threads_for_children
 from .._results import table
 from ..cli._common import print_json
 
-_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -111,17 +110,9 @@ def run(args: argparse.Namespace) -> int:
                steps=30 if args.quick else args.steps,
                erm_ks=parse_int_list(args.erm_k, "--erm-k"),
                erm_n=args.erm_n, seed=args.seed)
-    saved = {v: os.environ.get(v) for v in _THREAD_VARS}
-    os.environ.update({v: "1" for v in _THREAD_VARS})
-    try:  # one BLAS thread: the measurement runs in a fresh process that reads the variables
-        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
+    with blas_threads_for_children(1, override=True):  # the measurement runs in a fresh
+        with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:  # process
             out = ex.submit(_measure, cfg).result()
-    finally:
-        for v, val in saved.items():
-            if val is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = val
     out["goals"] = dict(
         throughput_speedup_at_least_3=all(r["speedup"] >= 3 for r in out["throughput"]),
         erm_at_least_100x_faster=all(r["ratio"] >= 100 for r in out["time_to_erm"]),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._threads import blas_threads_for_children
 from .._progress import Progress
 from .._results import Result, to_jsonable
 from ..errors import ShapeError
@@ -157,7 +158,7 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
     """Run the cells not yet in ``store`` (see the module docstring). ``workers`` processes
     locally (default: all cores; 1 runs in this process), or the Dask scheduler at
     ``scheduler`` (an address such as ``tcp://host:8786``). Local workers are spawned with
-    one BLAS thread each (:data:`BLAS_THREAD_VARS`), so a script calling this with
+    one BLAS thread each (:func:`jepatheory._threads.blas_threads_for_children`), so a script calling this with
     ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard."""
     t0 = time.perf_counter()
     con = _connect(store)
@@ -195,28 +196,14 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
         con.close()
 
 
-#: BLAS thread variables set to 1 in local worker processes: each cell is small, and
-#: multi-threaded BLAS in several processes on the same cores is many times slower.
-BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def _run_pool(todo: list[dict], workers: int, record: Any) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    saved = {v: os.environ.get(v) for v in BLAS_THREAD_VARS}
-    for v in BLAS_THREAD_VARS:
-        os.environ.setdefault(v, "1")
-    try:  # spawned workers read the variables when they import numpy
+    with blas_threads_for_children(1):  # spawned workers read it when importing numpy
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
             futs = {ex.submit(_guarded, c): c for c in todo}
             for fut in as_completed(futs):
                 record(futs[fut], *fut.result())
-    finally:
-        for v, val in saved.items():
-            if val is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = val
 
 
 def _run_dask(todo: list[dict], address: str, record: Any) -> None:
