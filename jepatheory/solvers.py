@@ -114,7 +114,7 @@ def value_iteration(mdp: MDP, tol: float = 1e-10, max_iter: int = 100_000,
                     V0: NDArray[np.float64] | None = None) -> PlanResult:
     r"""Value iteration until :math:`\|V_{t+1}-V_t\|_\infty \le tol (1-\gamma)/(2\gamma)`,
     which makes the greedy policy's value within ``tol`` of optimal."""
-    N, m, g = mdp.n_states, mdp.n_actions, mdp.gamma
+    N, g = mdp.n_states, mdp.gamma
     V = np.zeros(N) if V0 is None else np.array(V0, dtype=float)
     thresh = tol * (1 - g) / (2 * g) if g > 0 else np.inf
     it = 0

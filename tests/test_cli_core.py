@@ -241,7 +241,7 @@ def test_bad_file_in_a_real_process_has_no_traceback(tmp_path):
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines() == [
-        f"jepatheory spectrum: error: P[0, 0, :] sums to 1.4 (off by +0.4); 2 row(s) of P "
+        "jepatheory spectrum: error: P[0, 0, :] sums to 1.4 (off by +0.4); 2 row(s) of P "
         "do not sum to 1"]
 
 

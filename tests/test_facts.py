@@ -231,7 +231,7 @@ def test_laplacian_eigenvalues_on_the_ring():
 @given(cases)
 def test_relabelling_states_leaves_the_spectrum_unchanged(c):
     C = build(c)
-    N, m = c["N"], c["m"]
+    N = c["N"]
     perm = np.random.default_rng(c["seed"]).permutation(N)  # new state i = old perm[i]
     P = C.mdp.P_dense()[perm][:, :, perm]
     mdp2 = MDP.from_arrays(P, C.mdp.r[perm], C.mdp.gamma, C.mdp.rho0[perm], warn=False)
