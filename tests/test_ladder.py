@@ -145,3 +145,13 @@ def test_plugin_run_four_rooms():
     assert lad.R4_T4 >= lad.R3w and lad.R4_T4b >= lad.R3w
     # four-rooms: c = 90 > trivial bound 10, so every bound rung is vacuous while R0 is not
     assert lad.vacuous["R1"] and lad.R0 < lad.trivial_bound
+
+
+def test_plugin_run_rejects_a_non_positive_k():
+    from jepatheory import CoOccurrence, make_env
+    from jepatheory.bounds import plugin_run
+    from jepatheory.errors import BoundInputError
+
+    mdp = make_env("chain", n=5)
+    with pytest.raises(BoundInputError, match="k = 0"):
+        plugin_run(mdp, CoOccurrence(mdp).nu, n=100, k=0)

@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 from .._results import Result
 from ..cooccurrence import CoOccurrence
 from ..data import validate_nu
-from ..errors import DistributionError, LadderOrderError, ShapeError
+from ..errors import BoundInputError, DistributionError, LadderOrderError, ShapeError
 from ..mdp import MDP
 from ..model import (clip_renormalize, empirical_loss, factorization_error, h_prime,
                      model_kernel, residual_matrix)
@@ -346,6 +346,8 @@ def plugin_run(mdp: MDP, nu: ArrayLike, n: int, k: int, seed: int = 0, delta: fl
     from ..sampling import empirical_cooccurrence, sample_transitions
     from .input_level import count_model_chain
 
+    if isinstance(k, bool) or int(k) != k or k < 1:
+        raise BoundInputError(f"plugin_run: k = {k!r} must be a positive integer")
     C = CoOccurrence(mdp, nu) if C is None else C
     ds = sample_transitions(mdp, C.nu, int(n), seed)
     emb = plugin_embeddings(empirical_cooccurrence(mdp, ds), k)
