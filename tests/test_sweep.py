@@ -115,3 +115,11 @@ def test_errors_are_stored_and_reported(tmp_path):
     assert len(s.errors) == 1 and "tabular" in s.errors[0]["error"]
     assert load_results(tmp_path / "e.db") == []
     assert len(load_results(tmp_path / "e.db", errors=True)) == 1
+
+
+def test_sweep_cli_rejects_a_bad_environment_before_running_cells(tmp_path, capsys):
+    from jepatheory.cli import main
+
+    store = tmp_path / "s.db"
+    assert main(["sweep", "--env", "nope", "--store", str(store), "--seeds", "0"]) == 2
+    assert "unknown environment 'nope'" in capsys.readouterr().err

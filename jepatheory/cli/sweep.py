@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..sim.measure import load_problem
 from .._results import table
 from ..errors import ShapeError
 from ..sim.baselines import BASELINES
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                         horizon=args.rollouts)
     if any(c["k"] == 0 and c["trainer"] not in BASELINES for c in cells):
         raise ShapeError("--k: latent dimensions must be >= 1")
+    for env in envs:  # a bad environment or file is one typed error now, not a failed cell each
+        load_problem(env, args.mdp, args.nu)
     summary = run_sweep(cells, args.store, workers=args.workers, scheduler=args.scheduler)
     rows = load_results(args.store)
     if args.plot:
