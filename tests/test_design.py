@@ -181,3 +181,21 @@ def test_fastest_mixing_certificate_on_random_graphs(n, seed):
     perm = rng.permutation(n)
     c2 = fastest_mixing(nx.relabel_nodes(G, dict(enumerate(perm))))
     assert abs(c2.slem - c.slem) <= 2e-6
+
+
+def test_tail_2_is_not_convex_in_P():
+    """proofs/D5.md: tail_k is convex in P under fixed marginals only for k = 1."""
+    import numpy as np
+
+    from jepatheory import CoOccurrence, MDP
+
+    J = np.ones((4, 4)) / 4
+    u1, u2 = np.array([1, 1, -1, -1]) / 2, np.array([1, -1, 1, -1]) / 2
+    P1, P2 = J + np.outer(u1, u1) / 2, J + np.outer(u2, u2) / 2
+
+    def tail2(P):
+        mdp = MDP.from_arrays(P[:, None, :], np.zeros((4, 1)), 0.9)
+        return CoOccurrence(mdp).tail(2)
+
+    assert tail2(P1) < 1e-12 and tail2(P2) < 1e-12  # rank 2: exact up to round-off
+    assert abs(tail2((P1 + P2) / 2) - 1 / 16) < 1e-12
