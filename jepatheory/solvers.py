@@ -34,6 +34,11 @@ __all__ = [
 
 #: Above this many states linear systems are solved iteratively instead of by sparse LU.
 DIRECT_SOLVE_MAX_N = 200_000
+#: Iterative path: the Neumann series is truncated where its remainder is at most this
+#: fraction of ``||b|| / (1 - gamma)`` (a rigorous bound, see :func:`_solve`) ...
+NEUMANN_TOL = 1e-13
+#: ... when that takes at most this many products (gamma <= ~0.994); GMRES otherwise.
+NEUMANN_MAX_STEPS = 5000
 
 
 def as_policy_matrix(mdp: MDP, pi: ArrayLike) -> sp.csr_array:
@@ -72,11 +77,29 @@ def policy_kernel(mdp: MDP, pi: ArrayLike) -> tuple[sp.csr_array, NDArray[np.flo
     return sp.csr_array(Pi @ mdp.P_sa), Pi @ mdp.r.ravel()
 
 
-def _solve(A: sp.csr_array, b: NDArray[np.float64], gamma: float) -> NDArray[np.float64]:
-    """Solve ``A x = b`` with ``A = I - gamma M`` (M stochastic or its transpose)."""
-    n = A.shape[0]
+def _solve(M: sp.csr_array, b: NDArray[np.float64], gamma: float) -> NDArray[np.float64]:
+    r"""Solve :math:`(I - \gamma M)x = b` for M a stochastic matrix or its transpose.
+
+    Up to ``DIRECT_SOLVE_MAX_N`` unknowns: sparse LU. Above: the Neumann series
+    :math:`x = \sum_t \gamma^t M^t b`, truncated after T terms with
+    :math:`\gamma^T \le` ``NEUMANN_TOL``. Its remainder is at most
+    :math:`\gamma^T\|b\|/(1-\gamma)` in the sup norm when M is stochastic and in the l1
+    norm when M is a transposed stochastic matrix (both norms of M are 1 there), so the
+    truncation error is certified. For gamma so close to 1 that this needs more than
+    ``NEUMANN_MAX_STEPS`` products: restarted GMRES (rtol 1e-12).
+    """
+    n = M.shape[0]
     if n <= DIRECT_SOLVE_MAX_N:
+        A = sp.identity(n, format="csc") - gamma * sp.csc_array(M)
         return np.asarray(spla.spsolve(sp.csc_array(A), b))
+    steps = 1 if gamma == 0 else int(np.ceil(np.log(NEUMANN_TOL) / np.log(gamma)))
+    if steps <= NEUMANN_MAX_STEPS:
+        M = sp.csr_array(M)
+        x = np.array(b, dtype=float)
+        for _ in range(steps):  # Horner: x <- b + gamma M x, T times
+            x = b + gamma * (M @ x)
+        return x
+    A = sp.csr_array(sp.identity(n, format="csr") - gamma * M)
     x, info = spla.gmres(A, b, rtol=1e-12, atol=0.0, restart=50, maxiter=2000)
     if info != 0:  # pragma: no cover - gmres on I - gamma P converges for gamma < 1
         x, info = spla.bicgstab(A, b, x0=x, rtol=1e-12, atol=0.0, maxiter=20000)
@@ -84,10 +107,10 @@ def _solve(A: sp.csr_array, b: NDArray[np.float64], gamma: float) -> NDArray[np.
 
 
 def policy_evaluation(mdp: MDP, pi: ArrayLike) -> NDArray[np.float64]:
-    r""":math:`V^\pi = (I - \gamma P_\pi)^{-1} r_\pi` (exact; sparse LU or GMRES)."""
+    r""":math:`V^\pi = (I - \gamma P_\pi)^{-1} r_\pi` (sparse LU; above ``DIRECT_SOLVE_MAX_N``
+    states a Neumann series with a certified truncation, or GMRES for gamma near 1)."""
     P_pi, r_pi = policy_kernel(mdp, pi)
-    A = sp.identity(mdp.n_states, format="csr") - mdp.gamma * P_pi
-    return _solve(sp.csr_array(A), r_pi, mdp.gamma)
+    return _solve(P_pi, r_pi, mdp.gamma)
 
 
 def q_from_v(mdp: MDP, V: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -178,8 +201,7 @@ def occupancy(mdp: MDP, pi: ArrayLike, rho0: ArrayLike | None = None) -> NDArray
         _check_distribution("rho0", rho, mdp.n_states)
     Pi = as_policy_matrix(mdp, pi)
     P_pi = sp.csr_array(Pi @ mdp.P_sa)
-    A = sp.identity(mdp.n_states, format="csr") - mdp.gamma * sp.csr_array(P_pi.T)
-    d_s = (1 - mdp.gamma) * _solve(sp.csr_array(A), rho, mdp.gamma)
+    d_s = (1 - mdp.gamma) * _solve(sp.csr_array(P_pi.T), rho, mdp.gamma)
     d_s = np.clip(d_s, 0.0, None)
     d_sa = (Pi.T @ d_s).reshape(mdp.n_states, mdp.n_actions)
     return d_sa / d_sa.sum()

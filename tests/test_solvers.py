@@ -212,14 +212,17 @@ def test_behaviour_policy_data_distributions(name, params):
     assert uni.shape == (mdp.n_states, mdp.n_actions)
 
 
-def test_iterative_solve_path_agrees_with_sparse_lu(monkeypatch):
-    """Above DIRECT_SOLVE_MAX_N states the linear systems go to GMRES (rtol 1e-12)."""
+@pytest.mark.parametrize("gamma, max_steps", [(0.99, 5000), (0.99, 10), (0.5, 5000)])
+def test_iterative_solve_path_agrees_with_sparse_lu(monkeypatch, gamma, max_steps):
+    """Above DIRECT_SOLVE_MAX_N states the linear systems go to the Neumann series with a
+    certified truncation (or GMRES, rtol 1e-12, when gamma needs too many terms)."""
     import jepatheory.solvers as solvers
 
-    mdp = make_env("four-rooms", gamma=0.99)
+    mdp = make_env("four-rooms", gamma=gamma)
     pi = random_policy(3, mdp.n_states, mdp.n_actions)
     V_lu, d_lu = policy_evaluation(mdp, pi), occupancy(mdp, pi)
     monkeypatch.setattr(solvers, "DIRECT_SOLVE_MAX_N", 10)
+    monkeypatch.setattr(solvers, "NEUMANN_MAX_STEPS", max_steps)
     V_it, d_it = policy_evaluation(mdp, pi), occupancy(mdp, pi)
     # relative residual 1e-12 times the condition number (1+g)/(1-g) ~ 200
     assert np.abs(V_it - V_lu).max() <= 1e-9 * np.abs(V_lu).max()
