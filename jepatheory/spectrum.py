@@ -252,17 +252,23 @@ class _ShiftInvert:
         return self.s0 - 1.0 / u if u > 0 else -math.inf
 
 
-def _factor(G: sp.csr_array, s0: float) -> _ShiftInvert:
+def _factor(G: sp.csr_array, s0: float, inertia: bool = True) -> _ShiftInvert:
+    r"""Factor :math:`s_0 I - G`; with ``inertia`` count the nonpositive pivots (this reads
+    a copy of U, half the factor's memory, so it is skipped when :math:`s_0` is above a
+    rigorous bound on :math:`\lambda_{\max}` and positive definiteness needs no proof)."""
     t0 = time.perf_counter()
     n = G.shape[0]
     M = sp.csc_matrix(sp.identity(n, format="csc") * s0 - G)
     lu = spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
                    options=dict(SymmetricMode=True))
+    del M
     symmetric = bool(np.array_equal(lu.perm_r, lu.perm_c))
-    U = lu.U  # a copy of the factor: read its diagonal (the D of LDL^T) and drop it
-    neg, nnz = int(np.sum(U.diagonal() <= 0)), 2 * int(U.nnz) - n
-    del U
-    return _ShiftInvert(s0, lu, neg, symmetric, time.perf_counter() - t0, nnz)
+    neg = -1  # not counted
+    if inertia:
+        U = lu.U  # a copy of the factor: read its diagonal (the D of LDL^T) and drop it
+        neg = int(np.sum(U.diagonal() <= 0))
+        del U
+    return _ShiftInvert(s0, lu, neg, symmetric, time.perf_counter() - t0, int(lu.nnz))
 
 
 def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExecutor | None,
@@ -270,9 +276,10 @@ def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExe
     r"""Factor :math:`s_0 I - G` with :math:`s_0` just above :math:`\lambda_{\max}(G)`.
 
     First try :math:`s_0 = \min(b, \theta(1 + 2\cdot 10^{-3}))(1 + 10^{-6})` with b a
-    rigorous upper bound (:func:`_lambda_max_upper`) and :math:`\theta` a Lanczos estimate;
-    the inertia of the :math:`LDL^\top` factors (no negative pivot) proves
-    :math:`s_0 > \lambda_{\max}`, so B is positive definite. If it does not, refactor at
+    rigorous upper bound (:func:`_lambda_max_upper`) and :math:`\theta` a Lanczos estimate.
+    When :math:`s_0 > b` (the usual case: the Collatz-Wielandt bound is tight) B is positive
+    definite by the bound alone; otherwise the inertia of the :math:`LDL^\top` factors (no
+    negative pivot) proves :math:`s_0 > \lambda_{\max}`, and if it does not, refactor at
     :math:`s_0 = b(1 + 10^{-6})`. A tight :math:`s_0` keeps the gaps of B wide."""
     upper, binfo = _lambda_max_upper(G, rng)
     guess = binfo.get("lanczos", upper) * (1 + 2e-3)
@@ -281,14 +288,18 @@ def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExe
         shifts.append(upper * (1 + 1e-6) + 1e-300)
     tried = []
     for s0 in shifts:
-        op = _factor(G, s0)
-        tried.append(dict(shift=s0, negative_pivots=op.negative_pivots,
-                          symmetric=op.symmetric, seconds=op.seconds))
-        if op.symmetric and op.negative_pivots == 0:
+        above_bound = s0 > upper  # then s0 I - G is positive definite: no inertia needed
+        op = _factor(G, s0, inertia=not above_bound)
+        tried.append(dict(shift=s0, negative_pivots=None if above_bound
+                          else op.negative_pivots, symmetric=op.symmetric,
+                          definite_by="rigorous bound" if above_bound else "inertia",
+                          seconds=op.seconds))
+        if op.symmetric and (above_bound or op.negative_pivots == 0):
             op.pool, op.threads = pool, threads
             return op, dict(shift=s0, lambda_max_bound=binfo, factorizations=tried,
                             factor_seconds=sum(t["seconds"] for t in tried),
                             factor_nnz=op.nnz)
+        del op
     raise SpectrumError("top_singular: the factorization of s0*I - G is not positive "
                         f"definite (tried {tried}); use method='matvec'")
 

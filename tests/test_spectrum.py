@@ -227,3 +227,34 @@ def test_threads_do_not_change_the_numbers():
     b = top_singular(C.T, 6, method="sparse", threads=2)
     assert np.array_equal(a.singular_values, b.singular_values)
     assert np.array_equal(a.V, b.V)
+
+
+def test_shift_is_proved_definite_by_bound_or_by_inertia():
+    """s0 I - G is positive definite either because s0 exceeds the rigorous bound on
+    lambda_max (no pivot count needed) or because the LDL^T factors have no nonpositive
+    pivot; a signed G (loose infinity-norm bound) takes the inertia route."""
+    from jepatheory.spectrum import _shift_invert, gram
+
+    G, _ = gram(CoOccurrence(grid(20, 20, slip=0.1)).T)
+    rng = np.random.default_rng(0)
+    Qr, _ = np.linalg.qr(rng.standard_normal((120, 120)))
+    G_signed = sp.csr_array((Qr * np.linspace(0.0, 1.0, 120)) @ Qr.T)  # ||G||_inf >> 1
+    for M in (G, G_signed):
+        op, info = _shift_invert(sp.csr_array(M), np.random.default_rng(0), None, 1)
+        last = info["factorizations"][-1]
+        bound = min(info["lambda_max_bound"]["inf_norm"],
+                    info["lambda_max_bound"].get("collatz_wielandt", np.inf))
+        if last["definite_by"] == "rigorous bound":
+            assert op.s0 > bound
+        else:
+            assert last["negative_pivots"] == 0
+        # B = (s0 I - G)^{-1}: the solve inverts s0 I - G (rounding, condition <= 1e7)
+        x = rng.standard_normal(M.shape[0])
+        y = op(x[:, None])[:, 0]
+        assert np.linalg.norm(op.s0 * y - M @ y - x) <= 1e-8 * np.linalg.norm(x)
+    # the inertia route itself: no nonpositive pivot above lambda_max, some below it
+    from jepatheory.spectrum import _factor
+
+    lam = np.linalg.eigvalsh(G.toarray())
+    assert _factor(G, lam[-1] * (1 + 1e-6)).negative_pivots == 0
+    assert _factor(G, 0.5 * (lam[-1] + lam[-2])).negative_pivots == 1
