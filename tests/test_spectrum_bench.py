@@ -32,6 +32,8 @@ def test_quick_bench_json(capsys):
     assert big["max_rel_error_vs_exact"] <= big["max_certified_error"] + 1e-15
     assert big["max_rel_error_vs_exact"] < 1e-6 and big["tail_rel_error"] < 1e-6
     assert out["hand"]["max_abs_diff"] < 1e-8
+    assert big["factor_nnz"] > 0 and big["shift_definite_by"]
+    assert set(big["shift_definite_by"]) <= {"rigorous bound", "inertia"}
     for key in ("build_T_seconds", "spectrum_seconds", "peak_rss_gib", "cpu_seconds"):
         assert key in big
     assert set(out["meets"]) == {"seconds", "gib", "rel_error", "hand_ratio"}

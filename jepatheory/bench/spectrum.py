@@ -107,7 +107,10 @@ def measure(n_states: int, k: int, slip: float, seed: int) -> dict[str, Any]:
         load_average=os.getloadavg()[0],
         method=spec.method, certified=spec.certified,
         failure_probability=cert.get("failure_probability"),
-        factor_seconds=cert.get("factor_seconds"), krylov=cert.get("attempts"),
+        factor_seconds=cert.get("factor_seconds"), factor_nnz=cert.get("factor_nnz"),
+        shift=cert.get("shift"),
+        shift_definite_by=[f.get("definite_by") for f in cert.get("factorizations", [])],
+        krylov=cert.get("attempts"),
         check={key: cert.get("check", {}).get(key) for key in
                ("p", "block_residual", "lanczos_steps", "lambda_next_upper",
                 "theta_p_minus_residual", "skip_detected")},
@@ -204,6 +207,13 @@ def run(args: argparse.Namespace) -> int:
     say(args, f"CPU time {big['cpu_seconds']['total']:.1f} s (build T "
               f"{big['cpu_seconds']['build_T']:.1f} s); load average {big['load_average']:.1f}")
     say(args, f"spectrum / floor = {big['spectrum_over_floor']:.0f} products' worth")
+    if big["factor_seconds"] is not None:
+        say(args, f"method {big['method']}: factorization of s0 I - G "
+                  f"{big['factor_seconds']:.1f} s "
+                  f"({big['factor_nnz']} stored factor entries; s0 I - G proved definite by "
+                  f"{', '.join(map(str, big['shift_definite_by']))}); Krylov dimension "
+                  f"{[a['krylov_dim'] for a in big['krylov']]}, certificate Lanczos steps "
+                  f"{big['check']['lanczos_steps']}")
     say(args, f"peak memory {big['peak_rss_gib']:.2f} GiB (target <= {TARGETS['gib']:g})")
     say(args, f"certified={big['certified']} (failure probability "
               f"{big['failure_probability']}); max certified error "
