@@ -9,6 +9,7 @@ that carries no mass), so everything defined for T applies to :math:`\hat T` unc
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .cooccurrence import CoOccurrence
 from .data import validate_nu
-from .errors import MDPError
+from .errors import MDPError, OddMDPWarning
 from .mdp import MDP
 from .solvers import as_policy_matrix
 
@@ -148,5 +149,8 @@ def count_model(mdp: MDP, ds: Dataset) -> MDP:
 
 def empirical_cooccurrence(mdp: MDP, ds: Dataset) -> CoOccurrence:
     r""":math:`\hat T = D_{\hat\nu}^{-1/2} J_n D_{\hat q}^{-1/2}` on supp(nu_hat) x supp(q_hat),
-    as a :class:`CoOccurrence` (its ``nu`` is ``nu_hat`` and its ``q`` is ``q_hat``)."""
-    return CoOccurrence(count_model(mdp, ds), ds.nu_hat())
+    as a :class:`CoOccurrence` (its ``nu`` is ``nu_hat`` and its ``q`` is ``q_hat``).
+    Pairs never sampled are uncovered by construction, so no OddMDPWarning is raised."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OddMDPWarning)
+        return CoOccurrence(count_model(mdp, ds), ds.nu_hat())
