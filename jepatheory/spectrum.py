@@ -151,7 +151,28 @@ def _residuals(T: Any, s: NDArray, U: NDArray, V: NDArray) -> NDArray[np.float64
     return np.sqrt((r1**2 + r2**2) / 2)
 
 
+#: The dense path uses the Gram matrix of the smaller side when k <= min(N_L, N_R) / 2 and
+#: min(N_L, N_R) >= this (LAPACK's selected-eigenvalue solver, 2-4x faster than a full SVD),
+#: and only when sigma_k >= GRAM_MIN_RATIO * sigma_1: then U^T U = I up to
+#: eps / GRAM_MIN_RATIO^2 ~ 1e-10 and each sigma_i is exact to ~eps sigma_1^2 / sigma_i.
+GRAM_MIN_SIZE = 48
+GRAM_MIN_RATIO = 1e-3
+
+
 def _dense(T: Any, k: int) -> tuple[NDArray, NDArray, NDArray]:
+    """Top-k triplets by dense LAPACK: a direct method (Sylvester counts / QR iterations),
+    so no value can be skipped; the full SVD, or the top-k eigenpairs of the Gram matrix of
+    the smaller side when that is safe and cheaper (see ``GRAM_MIN_RATIO``)."""
+    n = min(T.shape)
+    if 2 * k <= n and n >= GRAM_MIN_SIZE:
+        G, right = gram(T)
+        w, X = sla.eigh(G.toarray(), subset_by_index=[n - k, n - 1])
+        w, X = w[::-1], np.ascontiguousarray(X[:, ::-1])
+        if w[0] > 0 and w[-1] >= GRAM_MIN_RATIO**2 * w[0]:
+            s = np.sqrt(w)
+            Tc = sp.csr_array(T) if sp.issparse(T) else np.asarray(T, dtype=float)
+            other = (Tc @ X if right else Tc.T @ X) / s
+            return (s, other, X) if right else (s, X, other)
     A = T.toarray() if sp.issparse(T) else np.asarray(T, dtype=float)
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
     return s[:k], U[:, :k], Vt[:k].T
