@@ -133,11 +133,12 @@ def rollouts(mdp: MDP, pi: ArrayLike, n_episodes: int, horizon: int,
 def count_model(mdp: MDP, ds: Dataset) -> MDP:
     """The input-level count model :math:`P_n(s'|s,a) = n(s,a,s')/n(s,a)` (T5) as an MDP
     with the true rewards; pairs never seen keep a self-loop."""
-    C = ds.counts()
-    n_sa = np.asarray(C.sum(axis=1)).ravel()
+    P = ds.counts()
+    per_row = np.diff(P.indptr)
+    n_sa = np.bincount(np.repeat(np.arange(P.shape[0]), per_row), weights=P.data,
+                       minlength=P.shape[0])
     seen = n_sa > 0
-    scale = np.where(seen, 1.0 / np.maximum(n_sa, 1), 0.0)
-    P = sp.csr_array(sp.diags_array(scale) @ C)
+    P.data /= np.repeat(n_sa, per_row)  # row-normalize in place (canonical CSR kept)
     unseen = np.flatnonzero(~seen)
     if unseen.size:
         P = sp.csr_array(P + sp.csr_array((np.ones(unseen.size),
