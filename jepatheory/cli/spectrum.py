@@ -7,6 +7,7 @@ import numpy as np
 
 from .._results import table
 from ..cooccurrence import CoOccurrence
+from ..spectrum import METHODS
 from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
                       print_json, say, write_csv)
 
@@ -29,8 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EPILOG, formatter_class=HelpFormatter)
     add_env_args(p)
     p.add_argument("--k", type=int, default=16, help="number of singular values")
-    p.add_argument("--method", choices=["auto", "dense", "sparse"], default="auto",
-                   help="dense LAPACK or iterative sparse (auto picks by size)")
+    p.add_argument("--method", choices=list(METHODS), default="auto",
+                   help="dense LAPACK; sparse (shift-invert block Krylov on T^T T, certified); "
+                        "matvec (products only, for kernels whose factors fill badly); auto "
+                        "picks by size")
     add_output_args(p)
     p.add_argument("--csv", metavar="FILE", help="write i, sigma_i, residual_i, tail_i as CSV")
     p.add_argument("--plot", metavar="FILE", help="plot spectrum and tail (needs 'plot' extra)")
