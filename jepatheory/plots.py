@@ -9,7 +9,17 @@ import numpy as np
 from ._optional import pyplot
 from .mdp import MDP
 
-__all__ = ["plot_spectrum", "plot_graph"]
+__all__ = ["plot_spectrum", "plot_graph", "save_figure"]
+
+
+def save_figure(fig: Any, path: str | Path, **savefig_kw: Any) -> Path:
+    """Lay out, write (creating parent folders) and close ``fig``; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, **{"dpi": 120, **savefig_kw})
+    pyplot().close(fig)
+    return path
 
 
 def plot_spectrum(payload: dict[str, Any], path: str | Path) -> Path:
@@ -24,12 +34,7 @@ def plot_spectrum(payload: dict[str, Any], path: str | Path) -> Path:
     ax[1].set(xlabel="k", ylabel=r"tail$_k=\sum_{i>k}\sigma_i^2$", title="approximation error")
     name = payload.get("env", {}).get("name", "")
     fig.suptitle(name)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_graph(mdp: MDP, path: str | Path, values: np.ndarray | None = None,
@@ -39,6 +44,7 @@ def plot_graph(mdp: MDP, path: str | Path, values: np.ndarray | None = None,
     plt = pyplot()
     if mdp.coords is None:
         import networkx as nx
+
         from .graph import conditional_graph
         pos = nx.spring_layout(nx.DiGraph(conditional_graph(mdp)), seed=0)
         xy = np.array([pos[s] for s in range(mdp.n_states)])
@@ -57,8 +63,4 @@ def plot_graph(mdp: MDP, path: str | Path, values: np.ndarray | None = None,
     ax.set_aspect("equal")
     ax.set_title(title or mdp.name)
     ax.axis("off")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, bbox_inches="tight")

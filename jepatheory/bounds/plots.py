@@ -8,17 +8,11 @@ from typing import Any
 import numpy as np
 
 from .._optional import pyplot
+from ..plots import save_figure as _save
 
 __all__ = ["plot_spectrum_tail", "plot_bound_vs_k", "plot_ladder"]
 
 
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    pyplot().close(fig)
-    return path
 
 
 def plot_spectrum_tail(curve: Any, path: str | Path) -> Path:

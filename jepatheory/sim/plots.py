@@ -10,16 +10,11 @@ from typing import Any
 import numpy as np
 
 from .._optional import pyplot
+from ..plots import save_figure as _save
 
 __all__ = ["plot_regret_vs_k", "plot_latent_vs_input", "plot_loss_curves"]
 
 
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
 
 
 def _mean_by(rows: list[dict], keys: tuple[str, ...], value: str) -> dict[tuple, float]:
@@ -71,9 +66,7 @@ def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = N
            ylabel="regret  V*(rho0) - V^pi(rho0)",
            title=title or "regret vs k (bound k*: vertical lines)")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def plot_latent_vs_input(rows: list[dict], path: str | Path, title: str = "") -> Path:
@@ -96,9 +89,7 @@ def plot_latent_vs_input(rows: list[dict], path: str | Path, title: str = "") ->
     ax.set(xscale="log", yscale="log", xlabel="n (transitions)", ylabel="mean regret",
            title=title or "latent vs input-level models")
     ax.legend(fontsize=8)
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def plot_loss_curves(curves: dict[Any, list], path: str | Path,
@@ -118,6 +109,4 @@ def plot_loss_curves(curves: dict[Any, list], path: str | Path,
     ax.set(xlabel="step", ylabel="minibatch loss", title=title or
            "training loss (dotted: exact-ERM loss on the same data)")
     ax.legend(fontsize=7)
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
