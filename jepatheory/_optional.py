@@ -13,6 +13,7 @@ _EXTRA_OF = {
     "distributed": "dask",
     "torch": "torch",
     "hypothesis": "test",
+    "pypardiso": "fast",
 }
 
 

@@ -9,7 +9,8 @@ Methods (``top_singular(..., method=)``):
 ``sparse`` (default above ``DENSE_MAX_ENTRIES`` entries)
     Works on the Gram matrix :math:`G = T^\top T` of the smaller side (by F4 the normalized
     adjacency of the next-state graph, eigenvalues in :math:`[0, 1]`), formed sparse from the
-    nonzeros. A sparse :math:`LDL^\top` factorization of :math:`s_0 I - G`, with
+    nonzeros. A sparse symmetric factorization of :math:`s_0 I - G` (PARDISO's
+    multithreaded Cholesky with the ``fast`` extra, else SuperLU's :math:`LDL^\top`), with
     :math:`s_0` just above :math:`\lambda_{\max}(G)`, gives the shift-invert operator
     :math:`B = (s_0 I - G)^{-1}`: the near-equal clusters at the top of the spectrum of
     :math:`G` (gaps of 1e-6 on large grids) become well separated eigenvalues of :math:`B`.
@@ -72,6 +73,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
 from ._results import Result
+from ._factor import BACKENDS, Factor, factor_shifted
 from .errors import SpectrumError, SpectrumWarning
 
 __all__ = ["Spectrum", "top_singular", "canonical_signs", "certify_top", "gram",
@@ -246,25 +248,26 @@ def _lambda_max_upper(G: sp.csr_array, rng: np.random.Generator,
 
 @dataclass
 class _ShiftInvert:
-    r""":math:`B = (s_0 I - G)^{-1}` from a sparse :math:`LDL^\top` (SuperLU with symmetric
-    ordering and diagonal pivots); the signs of D give the inertia of :math:`s_0 I - G`."""
+    r""":math:`B = (s_0 I - G)^{-1}` from a sparse symmetric factorization
+    (:mod:`jepatheory._factor`: PARDISO Cholesky or SuperLU :math:`LDL^\top`)."""
 
-    s0: float
-    lu: Any
-    negative_pivots: int
-    symmetric: bool
-    seconds: float
-    nnz: int
+    factor: Factor
     pool: ThreadPoolExecutor | None = None
     threads: int = 1
 
+    @property
+    def s0(self) -> float:
+        return self.factor.s0
+
     def __call__(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
         X = np.asarray(X, dtype=float)
-        if self.pool is None or X.ndim == 1 or X.shape[1] < 2:
-            return self.lu.solve(X)
-        # the triangular solves release the GIL: split the columns over the threads
+        solve = self.factor.solve
+        if (self.pool is None or not self.factor.splits_columns or X.ndim == 1
+                or X.shape[1] < 2):
+            return solve(X)
+        # SuperLU's triangular solves release the GIL: split the columns over the threads
         parts = np.array_split(np.arange(X.shape[1]), self.threads)
-        out = list(self.pool.map(lambda c: self.lu.solve(np.ascontiguousarray(X[:, c])),
+        out = list(self.pool.map(lambda c: solve(np.ascontiguousarray(X[:, c])),
                                  [c for c in parts if c.size]))
         return np.hstack(out)
 
@@ -273,35 +276,16 @@ class _ShiftInvert:
         return self.s0 - 1.0 / u if u > 0 else -math.inf
 
 
-def _factor(G: sp.csr_array, s0: float, inertia: bool = True) -> _ShiftInvert:
-    r"""Factor :math:`s_0 I - G`; with ``inertia`` count the nonpositive pivots (this reads
-    a copy of U, half the factor's memory, so it is skipped when :math:`s_0` is above a
-    rigorous bound on :math:`\lambda_{\max}` and positive definiteness needs no proof)."""
-    t0 = time.perf_counter()
-    n = G.shape[0]
-    M = sp.csc_matrix(sp.identity(n, format="csc") * s0 - G)
-    lu = spla.splu(M, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
-                   options=dict(SymmetricMode=True))
-    del M
-    symmetric = bool(np.array_equal(lu.perm_r, lu.perm_c))
-    neg = -1  # not counted
-    if inertia:
-        U = lu.U  # a copy of the factor: read its diagonal (the D of LDL^T) and drop it
-        neg = int(np.sum(U.diagonal() <= 0))
-        del U
-    return _ShiftInvert(s0, lu, neg, symmetric, time.perf_counter() - t0, int(lu.nnz))
-
-
 def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExecutor | None,
-                  threads: int) -> tuple[_ShiftInvert, dict]:
+                  threads: int, backend: str = "auto") -> tuple[_ShiftInvert, dict]:
     r"""Factor :math:`s_0 I - G` with :math:`s_0` just above :math:`\lambda_{\max}(G)`.
 
     First try :math:`s_0 = \min(b, \theta(1 + 2\cdot 10^{-3}))(1 + 10^{-6})` with b a
     rigorous upper bound (:func:`_lambda_max_upper`) and :math:`\theta` a Lanczos estimate.
     When :math:`s_0 > b` (the usual case: the Collatz-Wielandt bound is tight) B is positive
-    definite by the bound alone; otherwise the inertia of the :math:`LDL^\top` factors (no
-    negative pivot) proves :math:`s_0 > \lambda_{\max}`, and if it does not, refactor at
-    :math:`s_0 = b(1 + 10^{-6})`. A tight :math:`s_0` keeps the gaps of B wide."""
+    definite by the bound alone; otherwise the factorization proves it (a completed
+    Cholesky, or an :math:`LDL^\top` with no nonpositive pivot), and if it does not,
+    refactor at :math:`s_0 = b(1 + 10^{-6})`. A tight :math:`s_0` keeps the gaps of B wide."""
     upper, binfo = _lambda_max_upper(G, rng)
     guess = binfo.get("lanczos", upper) * (1 + 2e-3)
     shifts = [min(upper, guess) * (1 + 1e-6) + 1e-300]
@@ -310,36 +294,43 @@ def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExe
     tried = []
     for s0 in shifts:
         above_bound = s0 > upper  # then s0 I - G is positive definite: no inertia needed
-        op = _factor(G, s0, inertia=not above_bound)
-        tried.append(dict(shift=s0, negative_pivots=None if above_bound
-                          else op.negative_pivots, symmetric=op.symmetric,
-                          definite_by="rigorous bound" if above_bound else "inertia",
-                          seconds=op.seconds))
-        if op.symmetric and (above_bound or op.negative_pivots == 0):
-            op.pool, op.threads = pool, threads
-            return op, dict(shift=s0, lambda_max_bound=binfo, factorizations=tried,
-                            factor_seconds=sum(t["seconds"] for t in tried),
-                            factor_nnz=op.nnz)
-        del op
+        f = factor_shifted(G, s0, backend, inertia=not above_bound, threads=threads)
+        by = "rigorous bound" if above_bound else (
+            "Cholesky" if f.backend == "pardiso" else "inertia")
+        tried.append(dict(shift=s0, backend=f.backend, negative_pivots=f.negative_pivots,
+                          definite=f.definite, definite_by=by, seconds=f.seconds))
+        if (above_bound and f.definite is not False) or f.definite:
+            return _ShiftInvert(f, pool, threads), dict(
+                shift=s0, lambda_max_bound=binfo, factorizations=tried,
+                factorization=f.backend, factor_seconds=sum(t["seconds"] for t in tried),
+                factor_nnz=f.nnz)
+        del f
     raise SpectrumError("top_singular: the factorization of s0*I - G is not positive "
                         f"definite (tried {tried}); use method='matvec'")
 
 
 # --------------------------------------------------------------------------- block Krylov
+def _gram_orthonormalize(W: NDArray, rel: float) -> NDArray:
+    r"""Orthonormal basis of the well-conditioned part of the tall ``W`` from its small Gram
+    matrix (one pass over W instead of a Householder QR): :math:`W^\top W = U\Lambda U^\top`,
+    keep :math:`\lambda_i > \mathrm{rel}^2 \lambda_{\max}`, return :math:`W U \Lambda^{-1/2}`.
+    Orthonormal to about :math:`10^{-16}/\mathrm{rel}^2`: call it twice (CholeskyQR2)."""
+    lam, U = np.linalg.eigh(W.T @ W)
+    keep = lam > rel**2 * max(float(lam[-1]) if lam.size else 0.0, 1e-300)
+    return W @ (U[:, keep] / np.sqrt(lam[keep]))
+
+
 def _orth_against(W: NDArray, V: NDArray | None) -> NDArray:
-    """Orthonormal basis of the part of W orthogonal to the orthonormal V (two passes)."""
-    for _ in range(2):
+    """Orthonormal basis of the part of W orthogonal to the orthonormal V: block classical
+    Gram-Schmidt twice (CGS2), each pass followed by a Gram-matrix orthonormalization;
+    directions of W below 1e-6 of its largest (numerically in span V) are dropped."""
+    for rel in (1e-6, 1e-3):
         if V is not None and V.shape[1]:
             W = W - V @ (V.T @ W)
-    if W.shape[1] == 0:
-        return W
-    Qw, Rw = np.linalg.qr(W)
-    keep = np.abs(np.diag(Rw)) > 1e-10 * max(1.0, float(np.abs(np.diag(Rw)).max(initial=0)))
-    Qw = Qw[:, keep]
-    if V is not None and V.shape[1] and Qw.shape[1]:
-        Qw = Qw - V @ (V.T @ Qw)
-        Qw, _ = np.linalg.qr(Qw)
-    return Qw
+        if W.shape[1] == 0:
+            return W
+        W = _gram_orthonormalize(W, rel)
+    return W
 
 
 def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
@@ -384,9 +375,11 @@ def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
             Y = basis @ S
             return theta, Y, np.linalg.norm(G @ Y - Y * theta, axis=0), dim
         GW = G @ W
-        h_old, h_new = basis.T @ GW, W.T @ GW
         GGW = G @ GW
-        m_old, m_new = basis.T @ GGW, GW.T @ GW
+        b = W.shape[1]
+        old = basis.T @ np.hstack([GW, GGW])  # one pass over the basis for both
+        h_old, m_old = old[:, :b], old[:, b:]
+        h_new, m_new = W.T @ GW, GW.T @ GW
         H = np.block([[H, h_old], [h_old.T, h_new]])
         M = np.block([[M, m_old], [m_old.T, m_new]])
         buf[:, dim:dim + W.shape[1]] = W
@@ -417,7 +410,9 @@ def _deflated_lanczos_bound(apply: Operator, Q: NDArray, rng: np.random.Generato
     best = dict(upper=math.inf, steps=0, ritz=math.nan, exhausted=False, skipped=False)
     for j in range(steps):
         V[:, j] = v
-        w = proj(apply(proj(v)[:, None])[:, 0]) - b * v_prev
+        # Lanczos on P B P (P = I - Q Q^T): v is in Q^perp by construction, so
+        # P B P v = P B v, and the projection is applied once, after the reorthogonalization
+        w = apply(v[:, None])[:, 0] - b * v_prev
         alpha[j] = w @ v
         w -= alpha[j] * v
         w -= V[:, :j + 1] @ (V[:, :j + 1].T @ w)
@@ -496,19 +491,20 @@ def _choose_p(theta: NDArray, rn: NDArray, k: int, tol_abs: float,
 # --------------------------------------------------------------------------- iterative
 def _iterative(T: Any, k: int, tol: float, seed: int, extra: int, block: int, method: str,
                max_dim: int | None, attempts: int, delta: float, cert_steps: int,
-               threads: int) -> tuple[NDArray, NDArray, NDArray, bool, dict]:
+               threads: int, factorization: str = "auto"
+               ) -> tuple[NDArray, NDArray, NDArray, bool, dict]:
     if threads > 1:
         with ThreadPoolExecutor(threads) as pool:
             return _iterative_in(T, k, tol, seed, extra, block, method, max_dim, attempts,
-                                 delta, cert_steps, pool, threads)
+                                 delta, cert_steps, pool, threads, factorization)
     return _iterative_in(T, k, tol, seed, extra, block, method, max_dim, attempts, delta,
-                         cert_steps, None, 1)
+                         cert_steps, None, 1, factorization)
 
 
 def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
                   method: str, max_dim: int | None, attempts: int, delta: float,
-                  cert_steps: int, pool: ThreadPoolExecutor | None, threads: int
-                  ) -> tuple[NDArray, NDArray, NDArray, bool, dict]:
+                  cert_steps: int, pool: ThreadPoolExecutor | None, threads: int,
+                  factorization: str = "auto") -> tuple[NDArray, NDArray, NDArray, bool, dict]:
     rng = np.random.default_rng(seed)
     Tc = sp.csr_array(T, dtype=float)
     info: dict[str, Any] = {}
@@ -518,7 +514,7 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
     info.update(gram_side="right (T^T T)" if right else "left (T T^T)", gram_nnz=int(G.nnz),
                 gram_seconds=time.perf_counter() - t0)
     if method == "sparse":
-        op, finfo = _shift_invert(G, rng, pool, threads)
+        op, finfo = _shift_invert(G, rng, pool, threads, factorization)
         info.update(finfo)
         apply: Operator = op
         to_lambda: Callable[[float], float] = op.to_lambda
@@ -610,7 +606,7 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
 def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: int = 0,
                  extra: int = 8, block: int = 4, max_dim: int | None = None, attempts: int = 3,
                  delta: float = 1e-10, cert_steps: int = 300,
-                 threads: int | None = None) -> Spectrum:
+                 threads: int | None = None, factorization: str = "auto") -> Spectrum:
     r"""Top-``k`` singular triplets of ``T`` (dense or sparse), descending, with a proof
     that none was skipped.
 
@@ -632,8 +628,11 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
     attempts : retries with a doubled block when the certificate fails.
     delta : failure probability of the randomized certificate.
     cert_steps : cap on the certificate's Lanczos steps.
-    threads : threads for the block solves (default ``min(2, cpu count)``); the numbers do
-        not depend on it.
+    threads : threads for the factorization and the block solves (default
+        ``min(2, cpu count)``); the numbers do not depend on it beyond rounding.
+    factorization : ``sparse`` path: ``"auto"`` (PARDISO's multithreaded Cholesky when the
+        ``fast`` extra is installed and G has at least 20000 rows, else SuperLU),
+        ``"pardiso"`` or ``"superlu"``; see :mod:`jepatheory._factor`.
 
     Returns
     -------
@@ -662,6 +661,9 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
         raise SpectrumError(f"top_singular: max_dim={max_dim!r} must be an integer >= 1")
     if not tol > 0:
         raise SpectrumError(f"top_singular: tol={tol!r} must be > 0")
+    if factorization not in BACKENDS:
+        raise SpectrumError(f"top_singular: unknown factorization {factorization!r} "
+                            f"({', '.join(BACKENDS)})")
     if method == "auto":
         method = "dense" if NL * NR <= DENSE_MAX_ENTRIES or k >= kmax - 1 else "sparse"
     cert: dict[str, Any] = {}
@@ -677,7 +679,8 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
             raise SpectrumError(f"top_singular: {method} path needs k < {kmax - 1}; use dense")
         nthreads = min(2, os.cpu_count() or 1) if threads is None else int(threads)
         s, U, V, certified, info = _iterative(T, k, tol, seed, extra, block, method, max_dim,
-                                              attempts, delta, cert_steps, max(1, nthreads))
+                                              attempts, delta, cert_steps, max(1, nthreads),
+                                              factorization)
         cert.update(info)
         if certified:
             cert["statement"] = (

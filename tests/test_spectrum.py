@@ -14,7 +14,8 @@ from jepatheory.bench.spectrum import slip_grid_singular_values
 from jepatheory.cooccurrence import CoOccurrence
 from jepatheory.envs import grid, make_env, ring
 from jepatheory.errors import SpectrumError, SpectrumWarning
-from jepatheory.spectrum import canonical_signs, top_singular
+from jepatheory._factor import pardiso_available
+from jepatheory.spectrum import canonical_signs, gram, top_singular
 
 # Rounding: the dense SVD and the closed forms agree to a few ulps of sigma <= 1.
 ULP_TOL = 1e-12
@@ -233,7 +234,7 @@ def test_shift_is_proved_definite_by_bound_or_by_inertia():
     """s0 I - G is positive definite either because s0 exceeds the rigorous bound on
     lambda_max (no pivot count needed) or because the LDL^T factors have no nonpositive
     pivot; a signed G (loose infinity-norm bound) takes the inertia route."""
-    from jepatheory.spectrum import _shift_invert, gram
+    from jepatheory.spectrum import _shift_invert
 
     G, _ = gram(CoOccurrence(grid(20, 20, slip=0.1)).T)
     rng = np.random.default_rng(0)
@@ -253,11 +254,59 @@ def test_shift_is_proved_definite_by_bound_or_by_inertia():
         y = op(x[:, None])[:, 0]
         assert np.linalg.norm(op.s0 * y - M @ y - x) <= 1e-8 * np.linalg.norm(x)
     # the inertia route itself: no nonpositive pivot above lambda_max, some below it
-    from jepatheory.spectrum import _factor
+    from jepatheory._factor import factor_shifted
 
     lam = np.linalg.eigvalsh(G.toarray())
-    assert _factor(G, lam[-1] * (1 + 1e-6)).negative_pivots == 0
-    assert _factor(G, 0.5 * (lam[-1] + lam[-2])).negative_pivots == 1
+    above = factor_shifted(G, lam[-1] * (1 + 1e-6), "superlu")
+    below = factor_shifted(G, 0.5 * (lam[-1] + lam[-2]), "superlu")
+    assert (above.negative_pivots, above.definite) == (0, True)
+    assert (below.negative_pivots, below.definite) == (1, False)
+
+
+@pytest.mark.skipif(not pardiso_available(), reason="needs the 'fast' extra")
+def test_pardiso_cholesky_proves_or_disproves_definiteness():
+    """PARDISO's Cholesky completes just above lambda_max (and solves s0 I - G), and fails
+    with a nonpositive pivot just below it: the definiteness proof of the fast backend."""
+    from jepatheory._factor import factor_shifted
+
+    G, _ = gram(CoOccurrence(grid(20, 20, slip=0.1)).T)
+    lam = np.linalg.eigvalsh(G.toarray())
+    for s0, definite in ((lam[-1] * (1 + 1e-9), True), (lam[-1] * (1 - 1e-9), False),
+                         (0.5 * (lam[-1] + lam[-2]), False)):
+        f = factor_shifted(G, s0, "pardiso", threads=2)
+        assert f.definite is definite
+        if definite:
+            X = np.random.default_rng(1).standard_normal((G.shape[0], 3))
+            Y = f.solve(X)  # backward stable (the condition number is about 1e9 here)
+            assert np.linalg.norm(s0 * Y - G @ Y - X) <= 1e-12 * np.linalg.norm(Y)
+
+
+@pytest.mark.parametrize("backend", ["superlu", "pardiso"])
+def test_sparse_spectrum_same_with_either_factorization(backend):
+    """Both factorization backends give the same certified spectrum (closed form of the
+    slip grid) on a grid whose top values come in near-equal clusters."""
+    if backend == "pardiso" and not pardiso_available():
+        pytest.skip("needs the 'fast' extra")
+    C = CoOccurrence(grid(60, 60, slip=0.1))
+    spec = top_singular(C.T, 12, method="sparse", factorization=backend)
+    ref = slip_grid_singular_values(60, 60, 0.1)[:12]
+    assert spec.certified and spec.certificate["factorization"] == backend
+    assert np.max(np.abs(spec.singular_values - ref)) <= 1e-9
+
+
+def test_unknown_factorization_and_missing_extra_are_typed_errors(monkeypatch):
+    from jepatheory import _factor
+    from jepatheory.errors import MissingExtraError
+
+    C = CoOccurrence(grid(10, 10, slip=0.1))
+    with pytest.raises(SpectrumError, match="lapack"):
+        top_singular(C.T, 3, method="sparse", factorization="lapack")
+    monkeypatch.setattr(_factor, "_pypardiso", lambda: None)
+    with pytest.raises(MissingExtraError, match="fast"):
+        top_singular(C.T, 3, method="sparse", factorization="pardiso")
+    # auto falls back to SuperLU without the extra
+    G, _ = gram(C.T)
+    assert _factor.factor_shifted(G, 1.01, "auto").backend == "superlu"
 
 
 @pytest.mark.parametrize("env, k", [("four-rooms", 16), ("block-mdp", 8), ("block-mdp", 40),

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from jepatheory._factor import pardiso_available
 from jepatheory.bench.spectrum import run, slip_grid_singular_values
 from jepatheory.cooccurrence import CoOccurrence
 from jepatheory.envs import grid
@@ -21,9 +22,12 @@ def test_exact_reference_matches_dense_svd(w, h, slip):
     assert np.max(np.abs(dense - slip_grid_singular_values(w, h, slip))) < 1e-12
 
 
-def test_quick_bench_json(capsys):
+@pytest.mark.parametrize("factorization", ["auto", "superlu", "pardiso"])
+def test_quick_bench_json(capsys, factorization):
+    if factorization == "pardiso" and not pardiso_available():
+        pytest.skip("needs the 'fast' extra")
     args = argparse.Namespace(quick=True, json=True, k=16, slip=0.1, seed=0,
-                              n_states=0, hand_states=0)
+                              n_states=0, hand_states=0, factorization=factorization)
     assert run(args) == 0
     out = json.loads(capsys.readouterr().out)
     big = out["large"]
@@ -33,7 +37,9 @@ def test_quick_bench_json(capsys):
     assert big["max_rel_error_vs_exact"] < 1e-6 and big["tail_rel_error"] < 1e-6
     assert out["hand"]["max_abs_diff"] < 1e-8
     assert big["factor_nnz"] > 0 and big["shift_definite_by"]
-    assert set(big["shift_definite_by"]) <= {"rigorous bound", "inertia"}
+    assert set(big["shift_definite_by"]) <= {"rigorous bound", "inertia", "Cholesky"}
+    if factorization != "auto":
+        assert big["factorization"] == factorization
     for key in ("build_T_seconds", "spectrum_seconds", "peak_rss_gib", "cpu_seconds"):
         assert key in big
     assert set(out["meets"]) == {"seconds", "gib", "rel_error", "hand_ratio"}

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._factor import BACKENDS, pardiso_available
 from .._results import table
 from ..cooccurrence import CoOccurrence
 from ..envs import grid
@@ -71,7 +72,8 @@ def _rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
-def measure(n_states: int, k: int, slip: float, seed: int) -> dict[str, Any]:
+def measure(n_states: int, k: int, slip: float, seed: int,
+            factorization: str = "auto") -> dict[str, Any]:
     """Build T, compute the certified top-k spectrum and tail_k; compare with the exact
     spectrum of the slip grid."""
     side = _side(n_states)
@@ -80,7 +82,7 @@ def measure(n_states: int, k: int, slip: float, seed: int) -> dict[str, Any]:
     C = CoOccurrence(mdp)
     t_build = time.perf_counter() - t0
     c1, t1 = time.process_time(), time.perf_counter()
-    spec = top_singular(C.T, k, seed=seed)
+    spec = top_singular(C.T, k, seed=seed, factorization=factorization)
     t_spec = time.perf_counter() - t1
     t2 = time.perf_counter()
     tail_k = spec.tail_k(k)
@@ -107,6 +109,7 @@ def measure(n_states: int, k: int, slip: float, seed: int) -> dict[str, Any]:
         load_average=os.getloadavg()[0],
         method=spec.method, certified=spec.certified,
         failure_probability=cert.get("failure_probability"),
+        factorization=cert.get("factorization"), pardiso_installed=pardiso_available(),
         factor_seconds=cert.get("factor_seconds"), factor_nnz=cert.get("factor_nnz"),
         shift=cert.get("shift"),
         shift_definite_by=[f.get("definite_by") for f in cert.get("factorizations", [])],
@@ -168,6 +171,9 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slip", type=float, default=0.1, help="grid slip probability")
     p.add_argument("--hand-states", type=int, default=10_000,
                    help="size of the side-by-side run against the hand route (0: skip)")
+    p.add_argument("--factorization", choices=list(BACKENDS), default="auto",
+                   help="factorization of s0 I - G (auto: PARDISO when the 'fast' extra is "
+                        "installed, else SuperLU); run twice to compare")
     p.add_argument("--quick", action="store_true",
                    help="small fast run (N = 2500, hand route at N = 400)")
     p.epilog = ("examples:\n  jepatheory bench spectrum --quick\n"
@@ -178,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     from ..cli._common import print_json, say
 
     n, hand_n = (2500, 400) if args.quick else (args.n_states, args.hand_states)
-    big = measure(n, args.k, args.slip, args.seed)
+    big = measure(n, args.k, args.slip, args.seed, args.factorization)
     out: dict[str, Any] = dict(
         large=big, targets=TARGETS,
         threads=dict(cpus=os.cpu_count(),
@@ -208,12 +214,16 @@ def run(args: argparse.Namespace) -> int:
               f"{big['cpu_seconds']['build_T']:.1f} s); load average {big['load_average']:.1f}")
     say(args, f"spectrum / floor = {big['spectrum_over_floor']:.0f} products' worth")
     if big["factor_seconds"] is not None:
-        say(args, f"method {big['method']}: factorization of s0 I - G "
+        say(args, f"method {big['method']}: {big['factorization']} factorization of s0 I - G "
                   f"{big['factor_seconds']:.1f} s "
                   f"({big['factor_nnz']} stored factor entries; s0 I - G proved definite by "
                   f"{', '.join(map(str, big['shift_definite_by']))}); Krylov dimension "
                   f"{[a['krylov_dim'] for a in big['krylov']]}, certificate Lanczos steps "
                   f"{big['check']['lanczos_steps']}")
+    if big["factorization"] == "superlu" and not big["pardiso_installed"]:
+        say(args, "note: SuperLU factorizes on one core; the 'fast' extra (pip install "
+                  "'jepatheory[fast]') adds PARDISO's multithreaded Cholesky, about 2x faster "
+                  "here")
     say(args, f"peak memory {big['peak_rss_gib']:.2f} GiB (target <= {TARGETS['gib']:g})")
     say(args, f"certified={big['certified']} (failure probability "
               f"{big['failure_probability']}); max certified error "

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._results import table
 from ..cooccurrence import CoOccurrence
+from .._factor import BACKENDS
 from ..spectrum import METHODS
 from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
                       print_json, say, write_csv)
@@ -34,19 +35,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dense LAPACK; sparse (shift-invert block Krylov on T^T T, certified); "
                         "matvec (products only, for kernels whose factors fill badly); auto "
                         "picks by size")
+    p.add_argument("--factorization", choices=list(BACKENDS), default="auto",
+                   help="sparse method: factorization of s0 I - G; pardiso (multithreaded "
+                        "Cholesky, needs the 'fast' extra) or superlu; auto takes pardiso "
+                        "when installed and G has >= 20000 rows")
     add_output_args(p)
     p.add_argument("--csv", metavar="FILE", help="write i, sigma_i, residual_i, tail_i as CSV")
     p.add_argument("--plot", metavar="FILE", help="plot spectrum and tail (needs 'plot' extra)")
     p.set_defaults(func=run)
 
 
-def spectrum_payload(C: CoOccurrence, k: int, method: str = "auto", seed: int = 0) -> dict:
+def spectrum_payload(C: CoOccurrence, k: int, method: str = "auto", seed: int = 0,
+                     factorization: str = "auto") -> dict:
     k = min(k, min(C.n_left, C.n_right))
-    s = C.spectrum(k, method=method) if seed == 0 else C.spectrum(k, method=method, seed=seed)
+    kw: dict = {}
+    if seed != 0:
+        kw["seed"] = seed
+    if factorization != "auto":
+        kw["factorization"] = factorization
+    s = C.spectrum(k, method=method, **kw)
     return dict(env=env_info(C.mdp), k=k, singular_values=s.singular_values,
                 tail=s.tail, frobenius_sq=s.frobenius_sq, n_left=C.n_left, n_right=C.n_right,
                 residuals=s.residuals, max_error=s.max_error, method=s.method,
                 certified=s.certified, certificate=s.certificate, seconds=s.seconds,
+                factorization=s.certificate.get("factorization"),
                 uncovered=int(C.uncovered.size), unreachable=int(C.unreachable.size))
 
 
@@ -59,7 +71,7 @@ def spectrum_rows(payload: dict) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     mdp, nu = load_env(args)
     C = CoOccurrence(mdp, nu)
-    payload = spectrum_payload(C, args.k, args.method, args.seed)
+    payload = spectrum_payload(C, args.k, args.method, args.seed, args.factorization)
     if args.csv:
         write_csv(args.csv, spectrum_rows(payload))
     if args.plot:
