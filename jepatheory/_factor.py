@@ -24,6 +24,7 @@ import ctypes
 import importlib
 import os
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,12 +163,23 @@ def _pardiso(G: sp.csr_array, s0: float, threads: int) -> Factor:
         with _mkl_threads(solver, threads):
             solver.factorize(A)
     except pyp.pardiso_wrapper.PyPardisoError as exc:
+        _release(solver)
         if getattr(exc, "value", None) == _NOT_DEFINITE:
             return Factor("pardiso", s0, False, None, time.perf_counter() - t0, 0, threads,
                           None)
         raise SpectrumError(f"top_singular: PARDISO failed on s0*I - G: {exc}") from exc
     nnz = int(solver.get_iparm(18))  # iparm(18): nonzeros in the factor
-    return Factor("pardiso", s0, True, 0, time.perf_counter() - t0, nnz, threads, solver, A)
+    f = Factor("pardiso", s0, True, 0, time.perf_counter() - t0, nnz, threads, solver, A)
+    # PARDISO keeps the factor in MKL's memory, not Python's: free it with the Factor
+    weakref.finalize(f, _release, solver)
+    return f
+
+
+def _release(solver: Any) -> None:
+    try:
+        solver.free_memory(everything=True)  # phase -1: all of this handle
+    except Exception:  # pragma: no cover - interpreter shutdown
+        pass
 
 
 def factor_shifted(G: sp.csr_array, s0: float, backend: str = "auto", inertia: bool = True,
