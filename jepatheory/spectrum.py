@@ -134,10 +134,15 @@ def canonical_signs(U: NDArray[np.float64], V: NDArray[np.float64]) -> tuple[NDA
     """Flip each column pair so the largest-magnitude entry of ``V[:, i]`` is positive."""
     if V.shape[1] == 0:
         return U, V
+    signs = _canonical_flips(V)
+    return U * signs, V * signs
+
+
+def _canonical_flips(V: NDArray[np.float64]) -> NDArray[np.float64]:
     idx = np.argmax(np.abs(V), axis=0)
     signs = np.sign(V[idx, np.arange(V.shape[1])])
     signs[signs == 0] = 1.0
-    return U * signs, V * signs
+    return signs
 
 
 def _frobenius_sq(T: Any) -> float:
@@ -147,10 +152,18 @@ def _frobenius_sq(T: Any) -> float:
     return float(np.sum(np.asarray(T) ** 2))
 
 
-def _residuals(T: Any, s: NDArray, U: NDArray, V: NDArray) -> NDArray[np.float64]:
-    r1 = np.linalg.norm(T @ V - U * s, axis=0)
-    r2 = np.linalg.norm(T.T @ U - V * s, axis=0)
-    return np.sqrt((r1**2 + r2**2) / 2)
+def _residuals(T: Any, s: NDArray, U: NDArray, V: NDArray,
+               chunk: int = 8) -> NDArray[np.float64]:
+    """Per-pair residual norms, a few columns at a time (no N x k temporaries)."""
+    out = np.empty(s.size)
+    for c in range(0, s.size, chunk):
+        j = slice(c, c + chunk)
+        r1 = T @ V[:, j]
+        r1 -= U[:, j] * s[j]
+        r2 = T.T @ U[:, j]
+        r2 -= V[:, j] * s[j]
+        out[j] = np.sqrt((np.sum(r1 * r1, axis=0) + np.sum(r2 * r2, axis=0)) / 2)
+    return out
 
 
 #: The dense path uses the Gram matrix of the smaller side when k <= min(N_L, N_R) / 2 and
@@ -593,9 +606,11 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
     safe = np.where(s > 0, s, 1.0)
     Q = Y[:, :k]
     if right:
-        V, U = Q, (Tc @ Q) / safe
+        V, U = Q, Tc @ Q
+        U /= safe
     else:
-        U, V = Q, (Tc.T @ Q) / safe
+        U, V = Q, Tc.T @ Q
+        V /= safe
     if certified:
         r2 = cert["block_residual"]
         lo = np.sqrt(np.clip(theta[:k] - r2, 0.0, None))
@@ -695,7 +710,9 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
             cert["failure_probability"] = None
             warnings.warn(f"top_singular: the top-{k} spectrum ({method}) could not be "
                           "certified; see Spectrum.certificate", SpectrumWarning, stacklevel=2)
-    U, V = canonical_signs(U, V)
+    signs = _canonical_flips(V) if k else np.ones(0)
+    U *= signs  # in place: U (N_L x k) can be the largest array of the call
+    V *= signs
     fro = _frobenius_sq(T)
     res = _residuals(T, s, U, V) if k else np.zeros(0)
     tail = fro - np.concatenate([[0.0], np.cumsum(s**2)])
