@@ -156,6 +156,50 @@ def test_cli_design_then_spectrum(tmp_path, capsys):
     assert main(["design", "--graph", str(tmp_path / "missing.graphml")]) == 2
 
 
+def test_cli_multi_action_design_matches_the_python_function(tmp_path, capsys):
+    """`--graph` repeated = one support graph per action (design_actions); the CLI gives the
+    same optimum and the designed MDP has one action per graph."""
+    files = []
+    for name, G in (("path", nx.path_graph(6)), ("cycle", nx.cycle_graph(6))):
+        files += ["--graph", str(tmp_path / f"{name}.graphml")]
+        nx.write_graphml(G, files[-1])
+    assert main(["design", *files, "--objective", "fastest-mixing", "--json",
+                 "--out", str(tmp_path / "two")]) == 0
+    res = json.loads(capsys.readouterr().out)
+    ref = design_actions([nx.path_graph(6), nx.cycle_graph(6)], "fastest-mixing")
+    assert res["n_actions"] == 2
+    assert res["objective_value"] == pytest.approx(ref.objective_value, abs=1e-6)
+    assert res["slem"] == pytest.approx(ref.slem, abs=1e-6)
+    mdp, _ = load_mdp(res["mdp_path"])
+    assert mdp.n_actions == 2 and mdp.n_states == 6
+
+
+def test_cli_grid_slip_design(tmp_path, capsys):
+    """`--grid WxH`: the designed slip distribution is reported, sums to 1, respects
+    --min-intended, and the MDP goes through `spectrum` unchanged."""
+    assert main(["design", "--grid", "3x2", "--objective", "fastest-mixing",
+                 "--min-intended", "0.6", "--json", "--out", str(tmp_path / "g")]) == 0
+    res = json.loads(capsys.readouterr().out)
+    slip = res["slip"]
+    assert set(slip) == {"intended", "right-turn", "opposite", "left-turn", "stay"}
+    assert sum(slip.values()) == pytest.approx(1.0, abs=1e-9)
+    assert slip["intended"] >= 0.6 - 1e-7
+    ref = design_grid_slip(3, 2, "fastest-mixing", min_intended=0.6)
+    assert res["objective_value"] == pytest.approx(ref.objective_value, abs=1e-6)
+    assert main(["spectrum", "--mdp", res["mdp_path"], "--k", "2", "--json"]) == 0
+    spec = json.loads(capsys.readouterr().out)
+    assert spec["singular_values"][1] == pytest.approx(res["slem"], abs=1e-9)
+
+
+@pytest.mark.parametrize("argv", [["--grid", "3y2"], ["--grid", "0x3"],
+                                  ["--grid", "3x3", "--objective", "flat"],
+                                  ["--grid", "3x3", "--min-intended", "1.5"]])
+def test_cli_grid_design_bad_input_is_a_one_line_error(argv, capsys):
+    assert main(["design", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "Traceback" not in err
+
+
 def test_designed_mdp_goes_through_bound_and_training(tmp_path, capsys):
     from jepatheory.mdp import save_mdp
     d = design_actions([nx.path_graph(5), nx.cycle_graph(5)], "nuclear", k=2)
