@@ -222,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{big['check']['lanczos_steps']}")
     if big["factorization"] == "superlu" and not big["pardiso_installed"]:
         say(args, "note: SuperLU factorizes on one core; the 'fast' extra (pip install "
-                  "'jepatheory[fast]') adds PARDISO's multithreaded Cholesky, about 2x faster "
+                  "'jepatheory[fast]') adds PARDISO's multithreaded Cholesky, 2-3x faster "
                   "here")
     say(args, f"peak memory {big['peak_rss_gib']:.2f} GiB (target <= {TARGETS['gib']:g})")
     say(args, f"certified={big['certified']} (failure probability "
