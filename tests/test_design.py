@@ -16,7 +16,7 @@ import json
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from jepatheory.cli import main
@@ -215,6 +215,7 @@ def test_designed_mdp_goes_through_bound_and_training(tmp_path, capsys):
 
 @settings(max_examples=8, deadline=None)
 @given(st.integers(4, 14), st.integers(0, 10_000))
+@example(8, 18)  # the barrier's dual point alone left a 1e-3 gap: the SDP fallback closes it
 def test_fastest_mixing_certificate_on_random_graphs(n, seed):
     rng = np.random.default_rng(seed)
     G = nx.connected_watts_strogatz_graph(n, 2 + 2 * int(rng.integers(0, 2)), 0.3,

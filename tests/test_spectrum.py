@@ -342,3 +342,24 @@ def test_dense_gram_path_matches_the_full_svd(env, k):
     assert np.abs(U.T @ U - np.eye(k)).max() < 1e-12
     assert np.abs(V.T @ V - np.eye(k)).max() < 1e-12
     assert spec.residuals.max() < 1e-12 and spec.certified
+
+
+def test_cli_spectrum_factorization_option(capsys):
+    """`jepatheory spectrum --factorization` picks the backend and reports it in the JSON."""
+    import json
+
+    from jepatheory.cli import main
+
+    argv = ["spectrum", "--env", "grid", "-p", "width=60", "-p", "height=60", "--k", "3",
+            "--method", "sparse", "--json"]
+    assert main(argv + ["--factorization", "superlu"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["factorization"] == "superlu" and out["certified"] is True
+    if pardiso_available():
+        assert main(argv + ["--factorization", "pardiso"]) == 0
+        out2 = json.loads(capsys.readouterr().out)
+        assert out2["factorization"] == "pardiso"
+        assert np.allclose(out2["singular_values"], out["singular_values"], atol=1e-9)
+    with pytest.raises(SystemExit) as exc:  # argparse: a one-line usage error
+        main(argv + ["--factorization", "lu"])
+    assert exc.value.code == 2
