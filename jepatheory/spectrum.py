@@ -14,7 +14,9 @@ Methods (``top_singular(..., method=)``):
     :math:`s_0` just above :math:`\lambda_{\max}(G)`, gives the shift-invert operator
     :math:`B = (s_0 I - G)^{-1}`: the near-equal clusters at the top of the spectrum of
     :math:`G` (gaps of 1e-6 on large grids) become well separated eigenvalues of :math:`B`.
-    A block Krylov space of :math:`B` with Rayleigh-Ritz on :math:`G` gives the Ritz pairs.
+    A block Krylov space of :math:`B` gives the Ritz pairs (Rayleigh-Ritz on B from the
+    orthogonalization coefficients, exact residuals of G from one small Gram matrix per
+    block, a final Rayleigh-Ritz with G on the top vectors).
 ``matvec``
     The same block Krylov method on :math:`G` itself (products only, no factorization);
     slow when the top gaps are small, for matrices whose factorization does not fit.
@@ -323,81 +325,108 @@ def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExe
 
 
 # --------------------------------------------------------------------------- block Krylov
-def _gram_orthonormalize(W: NDArray, rel: float) -> NDArray:
+def _gram_orthonormalize(W: NDArray, rel: float) -> tuple[NDArray, NDArray]:
     r"""Orthonormal basis of the well-conditioned part of the tall ``W`` from its small Gram
     matrix (one pass over W instead of a Householder QR): :math:`W^\top W = U\Lambda U^\top`,
-    keep :math:`\lambda_i > \mathrm{rel}^2 \lambda_{\max}`, return :math:`W U \Lambda^{-1/2}`.
+    keep :math:`\lambda_i > \mathrm{rel}^2 \lambda_{\max}`, return :math:`Q = W U \Lambda^{-1/2}`
+    and :math:`R = \Lambda^{1/2} U^\top` (:math:`W = QR` up to the dropped directions).
     Orthonormal to about :math:`10^{-16}/\mathrm{rel}^2`: call it twice (CholeskyQR2)."""
     lam, U = np.linalg.eigh(W.T @ W)
     keep = lam > rel**2 * max(float(lam[-1]) if lam.size else 0.0, 1e-300)
-    return W @ (U[:, keep] / np.sqrt(lam[keep]))
+    root = np.sqrt(lam[keep])
+    return W @ (U[:, keep] / root), root[:, None] * U[:, keep].T
 
 
 def _orth_against(W: NDArray, V: NDArray | None) -> NDArray:
-    """Orthonormal basis of the part of W orthogonal to the orthonormal V: block classical
-    Gram-Schmidt twice (CGS2), each pass followed by a Gram-matrix orthonormalization;
-    directions of W below 1e-6 of its largest (numerically in span V) are dropped."""
+    """Orthonormal basis of the part of W orthogonal to the orthonormal V (see
+    :func:`_expand`)."""
+    return _expand(W, V)[0]
+
+
+def _expand(Z: NDArray, V: NDArray | None) -> tuple[NDArray, NDArray, NDArray]:
+    r"""Split ``Z`` against the orthonormal ``V``: :math:`Z = VC + WR` with W orthonormal,
+    orthogonal to V. Block classical Gram-Schmidt twice (CGS2), each pass followed by a
+    Gram-matrix orthonormalization; directions of Z below 1e-6 of its largest (numerically
+    in span V) are dropped, so the identity holds up to that. Returns ``(W, C, R)``."""
+    b = Z.shape[1]
+    C = np.zeros((0 if V is None else V.shape[1], b))
+    R = np.eye(b)
+    W = Z
     for rel in (1e-6, 1e-3):
         if V is not None and V.shape[1]:
-            W = W - V @ (V.T @ W)
+            Ci = V.T @ W
+            W = W - V @ Ci
+            C += Ci @ R
         if W.shape[1] == 0:
-            return W
-        W = _gram_orthonormalize(W, rel)
-    return W
+            return W, C, R[:0]
+        W, Ri = _gram_orthonormalize(W, rel)
+        R = Ri @ R
+    return W, C, R
 
 
 def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
-                  need: Callable[[NDArray], int], tol_abs: float,
-                  max_dim: int) -> tuple[NDArray, NDArray, NDArray, int]:
-    r"""Block Krylov space of ``apply`` from ``X0``, Rayleigh-Ritz with G, grown block by
-    block until the top ``need(theta)`` Ritz pairs have residual norm
-    :math:`\|Gy-\theta y\|\le` ``tol_abs`` or the dimension reaches ``max_dim``. Returns
-    the top ``p`` Ritz values (descending), vectors, residual norms, and the dimension.
+                  need: Callable[[NDArray], int], tol_abs: float, max_dim: int,
+                  to_lambda: Callable[[float], float], shift: float | None
+                  ) -> tuple[NDArray, NDArray, NDArray, int]:
+    r"""Block Krylov space of ``apply`` (B) from ``X0``, grown block by block until the top
+    ``need(theta)`` Ritz pairs of G have residual norm :math:`\|Gy-\theta y\|\le`
+    ``tol_abs`` or the dimension reaches ``max_dim``. Returns the top ``p`` Ritz values
+    (descending), vectors, residual norms, and the dimension.
 
-    Only small matrices are updated per block: :math:`H = V^\top G V` and
-    :math:`M = (GV)^\top (GV)`, which give the residual norms
-    :math:`\|Gy-\theta y\|^2 = s^\top M s - \theta^2` cheaply (to about 1e-7 relative);
-    explicit residuals are computed only when that estimate says converged.
+    Rayleigh-Ritz on B costs nothing extra: with full reorthogonalization,
+    :math:`BV_j = VC + WR` (:func:`_expand`) gives column block j of :math:`H=V^\top BV`
+    and its coupling R to the next block, so no product with G is needed to grow the space.
+    A Ritz pair :math:`(\mu, y=Vs)` of H has :math:`By-\mu y = WRs_{\rm last}`, and for
+    the shift-invert operator :math:`B=(s_0I-G)^{-1}` (``shift`` = s_0) this is exactly
+    :math:`Gy-\lambda y=(s_0I-G)WRs_{\rm last}/\mu` with :math:`\lambda = s_0-1/\mu`:
+    its norm comes from the small matrix :math:`E^\top E`, :math:`E=(s_0I-G)W` (one
+    product of G with the new block). When it says converged, a final Rayleigh-Ritz with G
+    on the top p vectors gives theta and explicit residuals.
     """
     V0 = _orth_against(X0, None)
     n = V0.shape[0]
     max_dim = max(max_dim, V0.shape[1])
     buf = np.empty((n, max_dim), order="F")  # the basis, column blocks filled in place
+    H = np.zeros((max_dim, max_dim))  # V^T B V
     dim = V0.shape[1]
     buf[:, :dim] = V0
-    GV = G @ V0
-    H = V0.T @ GV
-    M = GV.T @ GV
-    floor = 1e-6 * max(float(np.abs(H).max(initial=0.0)), 1e-300)
-    last = V0
+    last = slice(0, dim)
     while True:
         basis = buf[:, :dim]
-        theta, S = np.linalg.eigh((H + H.T) * 0.5)
-        order = np.argsort(theta)[::-1][:p]
-        theta, S = theta[order], S[:, order]
-        est = np.sqrt(np.clip(np.einsum("ij,ij->j", S, M @ S) - theta**2, 0.0, None))
+        W, Cc, R = _expand(apply(buf[:, last]), basis)
+        H[:dim, last] = Cc
+        H[last, :dim] = Cc.T
+        Hs = H[:dim, :dim]
+        mu, S = np.linalg.eigh((Hs + Hs.T) * 0.5)
+        order = np.argsort(mu)[::-1][:p]
+        mu, S = mu[order], S[:, order]
+        theta = np.array([to_lambda(float(u)) for u in mu])
         nd = need(theta)
-        if np.all(est[:nd] <= max(tol_abs, floor)) or dim >= max_dim:
+        room = max_dim - dim
+        if W.shape[1]:
+            E = W if shift is None else shift * W - G @ W
+            RS = R @ S[last]
+            est = np.sqrt(np.clip(np.einsum("ij,ij->j", RS, (E.T @ E) @ RS), 0.0, None))
+            if shift is not None:
+                est = est / np.maximum(np.abs(mu), 1e-300)
+        else:
+            est = np.zeros(mu.size)
+        if np.all(est[:nd] <= tol_abs) or W.shape[1] == 0 or room <= 0:
             Y = basis @ S
-            rn = np.linalg.norm(G @ Y - Y * theta, axis=0)
-            if np.all(rn[:nd] <= tol_abs) or dim >= max_dim:
+            GY = G @ Y
+            theta, Sg = np.linalg.eigh(Y.T @ GY)  # Rayleigh-Ritz with G on span Y
+            og = np.argsort(theta)[::-1]
+            theta, Sg = theta[og], Sg[:, og]
+            Y, GY = Y @ Sg, GY @ Sg
+            rn = np.linalg.norm(GY - Y * theta, axis=0)
+            if np.all(rn[:nd] <= tol_abs) or W.shape[1] == 0 or room <= 0:
                 return theta, Y, rn, dim
-        W = _orth_against(apply(last), basis)
-        W = W[:, :max(0, max_dim - dim)]
-        if W.shape[1] == 0:
-            Y = basis @ S
-            return theta, Y, np.linalg.norm(G @ Y - Y * theta, axis=0), dim
-        GW = G @ W
-        GGW = G @ GW
-        b = W.shape[1]
-        old = basis.T @ np.hstack([GW, GGW])  # one pass over the basis for both
-        h_old, m_old = old[:, :b], old[:, b:]
-        h_new, m_new = W.T @ GW, GW.T @ GW
-        H = np.block([[H, h_old], [h_old.T, h_new]])
-        M = np.block([[M, m_old], [m_old.T, m_new]])
-        buf[:, dim:dim + W.shape[1]] = W
-        dim += W.shape[1]
-        last = W
+        w = min(W.shape[1], room)
+        buf[:, dim:dim + w] = W[:, :w]
+        H[dim:dim + w, last] = R[:w]
+        H[last, dim:dim + w] = R[:w].T
+        last = slice(dim, dim + w)
+        dim += w
 
 
 # --------------------------------------------------------------------------- certificate
@@ -539,6 +568,7 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
             return (op.s0 - b) / (op.s0 - a) - 1.0
 
         gap_min = 0.05
+        shift: float | None = op.s0
     else:
         def apply(X: NDArray) -> NDArray:
             return G @ X
@@ -552,6 +582,7 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
             return (a - b) / max(a, 1e-300)
 
         gap_min = 1e-4
+        shift = None
 
     scale = max(_norm_upper(G), 1e-300)
     tol_abs = tol * scale
@@ -578,7 +609,8 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
     theta = Y = rn = None
     for _ in range(attempts):
         t1 = time.perf_counter()
-        theta, Y, rn, dim = _block_krylov(apply, G, X0, p, need, tol_abs, cap)
+        theta, Y, rn, dim = _block_krylov(apply, G, X0, p, need, tol_abs, cap, to_lambda,
+                                          shift)
         pc = _choose_p(theta, rn, k, tol_abs, gap_of)
         cert = certify_top(apply, to_op, to_lambda, G, theta, Y, pc, rng, delta, cert_steps) \
             if np.all(rn[:k] <= tol_abs) else dict(proved=False, reason="top-k Ritz pairs "
