@@ -364,6 +364,17 @@ def _expand(Z: NDArray, V: NDArray | None) -> tuple[NDArray, NDArray, NDArray]:
     return W, C, R
 
 
+def _column_norms_of_difference(A: NDArray, B: NDArray, d: NDArray,
+                                chunk: int = 8) -> NDArray[np.float64]:
+    """Column norms of ``A - B * d``, a few columns at a time (no n x p temporaries)."""
+    out = np.empty(A.shape[1])
+    for c in range(0, A.shape[1], chunk):
+        j = slice(c, c + chunk)
+        D = A[:, j] - B[:, j] * d[j]
+        out[j] = np.sqrt(np.einsum("ij,ij->j", D, D))
+    return out
+
+
 def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
                   need: Callable[[NDArray], int], tol_abs: float, max_dim: int,
                   to_lambda: Callable[[float], float], shift: float | None
@@ -417,8 +428,10 @@ def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
             theta, Sg = np.linalg.eigh(Y.T @ GY)  # Rayleigh-Ritz with G on span Y
             og = np.argsort(theta)[::-1]
             theta, Sg = theta[og], Sg[:, og]
-            Y, GY = Y @ Sg, GY @ Sg
-            rn = np.linalg.norm(GY - Y * theta, axis=0)
+            del Y  # (n x p arrays: keep at most three alive)
+            Y = basis @ (S @ Sg)
+            GY = GY @ Sg
+            rn = _column_norms_of_difference(GY, Y, theta)
             if np.all(rn[:nd] <= tol_abs) or W.shape[1] == 0 or room <= 0:
                 return theta, Y, rn, dim
         w = min(W.shape[1], room)
