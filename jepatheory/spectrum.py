@@ -325,14 +325,17 @@ def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExe
 
 
 # --------------------------------------------------------------------------- block Krylov
-def _gram_orthonormalize(W: NDArray, rel: float) -> tuple[NDArray, NDArray]:
+def _gram_orthonormalize(W: NDArray, rel: float, floor: float = 0.0
+                         ) -> tuple[NDArray, NDArray]:
     r"""Orthonormal basis of the well-conditioned part of the tall ``W`` from its small Gram
     matrix (one pass over W instead of a Householder QR): :math:`W^\top W = U\Lambda U^\top`,
-    keep :math:`\lambda_i > \mathrm{rel}^2 \lambda_{\max}`, return :math:`Q = W U \Lambda^{-1/2}`
-    and :math:`R = \Lambda^{1/2} U^\top` (:math:`W = QR` up to the dropped directions).
-    Orthonormal to about :math:`10^{-16}/\mathrm{rel}^2`: call it twice (CholeskyQR2)."""
+    keep :math:`\lambda_i > \max(\mathrm{rel}^2 \lambda_{\max}, \mathrm{floor}^2)`, return
+    :math:`Q = W U \Lambda^{-1/2}` and :math:`R = \Lambda^{1/2} U^\top` (:math:`W = QR` up to
+    the dropped directions). Orthonormal to about :math:`10^{-16}/\mathrm{rel}^2`: call it
+    twice (CholeskyQR2)."""
     lam, U = np.linalg.eigh(W.T @ W)
-    keep = lam > rel**2 * max(float(lam[-1]) if lam.size else 0.0, 1e-300)
+    top = float(lam[-1]) if lam.size else 0.0
+    keep = lam > max(rel**2 * top, floor**2, 1e-300)
     root = np.sqrt(lam[keep])
     return W @ (U[:, keep] / root), root[:, None] * U[:, keep].T
 
@@ -346,20 +349,24 @@ def _orth_against(W: NDArray, V: NDArray | None) -> NDArray:
 def _expand(Z: NDArray, V: NDArray | None) -> tuple[NDArray, NDArray, NDArray]:
     r"""Split ``Z`` against the orthonormal ``V``: :math:`Z = VC + WR` with W orthonormal,
     orthogonal to V. Block classical Gram-Schmidt twice (CGS2), each pass followed by a
-    Gram-matrix orthonormalization; directions of Z below 1e-6 of its largest (numerically
-    in span V) are dropped, so the identity holds up to that. Returns ``(W, C, R)``."""
+    Gram-matrix orthonormalization; directions of Z below 1e-6 of its largest, or below
+    1e-10 of the norm of Z (numerically in span V), are dropped, so the identity holds up
+    to that. Returns ``(W, C, R)``."""
     b = Z.shape[1]
     C = np.zeros((0 if V is None else V.shape[1], b))
     R = np.eye(b)
     W = Z
-    for rel in (1e-6, 1e-3):
+    # a direction left with less than 1e-10 of the block's norm after the projection is
+    # numerically in span V (an invariant subspace): dropped, never normalized up
+    size = float(np.sqrt(np.max(np.einsum("ij,ij->j", Z, Z), initial=0.0)))
+    for rel, floor in ((1e-6, 1e-10 * size), (1e-3, 1e-10)):
         if V is not None and V.shape[1]:
             Ci = V.T @ W
             W = W - V @ Ci
             C += Ci @ R
         if W.shape[1] == 0:
             return W, C, R[:0]
-        W, Ri = _gram_orthonormalize(W, rel)
+        W, Ri = _gram_orthonormalize(W, rel, floor)
         R = Ri @ R
     return W, C, R
 

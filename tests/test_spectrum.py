@@ -363,3 +363,25 @@ def test_cli_spectrum_factorization_option(capsys):
     with pytest.raises(SystemExit) as exc:  # argparse: a one-line usage error
         main(argv + ["--factorization", "lu"])
     assert exc.value.code == 2
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 6), st.integers(1, 5), st.integers(0, 10_000))
+def test_expand_splits_a_block_against_the_basis(nv, b, seed):
+    """The Krylov bookkeeping: Z = V C + W R with W orthonormal and orthogonal to V; a
+    column of Z inside span V adds no direction (Rayleigh-Ritz on B reads H from C, R)."""
+    from jepatheory.spectrum import _expand
+
+    rng = np.random.default_rng(seed)
+    n = 40
+    V = np.linalg.qr(rng.standard_normal((n, nv)))[0] if nv else None
+    Z = rng.standard_normal((n, b))
+    if nv:
+        Z[:, 0] = V @ rng.standard_normal(nv)  # this column is in span V
+    W, C, R = _expand(Z, V)
+    recon = W @ R + (V @ C if nv else 0.0)
+    assert np.allclose(recon, Z, atol=1e-10)
+    assert np.allclose(W.T @ W, np.eye(W.shape[1]), atol=1e-12)
+    if nv:
+        assert np.abs(V.T @ W).max(initial=0.0) < 1e-12
+    assert W.shape[1] == b - (1 if nv else 0)
