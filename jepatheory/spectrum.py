@@ -71,11 +71,10 @@ from typing import Any, Callable
 import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from numpy.typing import NDArray
 
-from ._results import Result
 from ._factor import BACKENDS, Factor, factor_shifted
+from ._results import Result
 from .errors import SpectrumError, SpectrumWarning
 
 __all__ = ["Spectrum", "top_singular", "canonical_signs", "certify_top", "gram",
@@ -154,17 +153,26 @@ def _frobenius_sq(T: Any) -> float:
     return float(np.sum(np.asarray(T) ** 2))
 
 
+def _column_norms_of_difference(A: NDArray, B: NDArray, d: NDArray,
+                                chunk: int = 8) -> NDArray[np.float64]:
+    """Column norms of ``A - B * d``, a few columns at a time (no n x p temporaries)."""
+    out = np.empty(A.shape[1])
+    for c in range(0, A.shape[1], chunk):
+        j = slice(c, c + chunk)
+        D = A[:, j] - B[:, j] * d[j]
+        out[j] = np.sqrt(np.einsum("ij,ij->j", D, D))
+    return out
+
+
 def _residuals(T: Any, s: NDArray, U: NDArray, V: NDArray,
                chunk: int = 8) -> NDArray[np.float64]:
     """Per-pair residual norms, a few columns at a time (no N x k temporaries)."""
     out = np.empty(s.size)
     for c in range(0, s.size, chunk):
         j = slice(c, c + chunk)
-        r1 = T @ V[:, j]
-        r1 -= U[:, j] * s[j]
-        r2 = T.T @ U[:, j]
-        r2 -= V[:, j] * s[j]
-        out[j] = np.sqrt((np.sum(r1 * r1, axis=0) + np.sum(r2 * r2, axis=0)) / 2)
+        r1 = _column_norms_of_difference(T @ V[:, j], U[:, j], s[j])
+        r2 = _column_norms_of_difference(T.T @ U[:, j], V[:, j], s[j])
+        out[j] = np.sqrt((r1**2 + r2**2) / 2)
     return out
 
 
@@ -369,17 +377,6 @@ def _expand(Z: NDArray, V: NDArray | None) -> tuple[NDArray, NDArray, NDArray]:
         W, Ri = _gram_orthonormalize(W, rel, floor)
         R = Ri @ R
     return W, C, R
-
-
-def _column_norms_of_difference(A: NDArray, B: NDArray, d: NDArray,
-                                chunk: int = 8) -> NDArray[np.float64]:
-    """Column norms of ``A - B * d``, a few columns at a time (no n x p temporaries)."""
-    out = np.empty(A.shape[1])
-    for c in range(0, A.shape[1], chunk):
-        j = slice(c, c + chunk)
-        D = A[:, j] - B[:, j] * d[j]
-        out[j] = np.sqrt(np.einsum("ij,ij->j", D, D))
-    return out
 
 
 def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,

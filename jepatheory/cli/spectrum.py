@@ -5,9 +5,9 @@ import argparse
 
 import numpy as np
 
+from .._factor import BACKENDS
 from .._results import table
 from ..cooccurrence import CoOccurrence
-from .._factor import BACKENDS
 from ..spectrum import METHODS
 from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
                       print_json, say, write_csv)
