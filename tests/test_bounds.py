@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 
 from jepatheory import CoOccurrence, make_env, uniform_nu
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from jepatheory.bounds import (kappa_k, plugin_constants, plugin_variance, t4_dev, t4b_bound,
-                               t5_bound)
+                               t5_bound, t5_curve, weissman_rows)
+from jepatheory.bounds.constants import regret_constant, row_factor, scaled
+from jepatheory.bounds.input_level import count_failure, successor_sizes
+from jepatheory.bounds.plugin import marginal_deviation, marginal_deviation_at
 from jepatheory.bounds.curves import bound_curve, parse_grid
 from jepatheory.bounds.finite_sample import encoder_dimension, kappa_grid_index
 from jepatheory.cli import main
@@ -86,6 +92,57 @@ def test_t5_bound_decreases_and_flags():
     # R_rows equals R_T5 up to rounding when no row is clipped at 2
     assert hi.bound < lo.bound and hi.R_rows <= hi.R_T5 * (1 + 1e-12)
     assert lo.vacuous and not hi.vacuous
+
+
+def _t5_reference(mdp, nu, n, delta, d_star):
+    """T5 straight from its definition: every row's Weissman bound at the counts n nu / 2."""
+    nu = np.asarray(nu, float).ravel()
+    cov = nu > 0
+    NL = int(cov.sum())
+    a = successor_sizes(mdp)
+    dr = delta - count_failure(nu[cov], n)
+    w = weissman_rows(np.where(cov, n * nu / 2, 0.0), a, NL, dr)
+    c = regret_constant(mdp)
+    R_rows = c / 2 * (float(d_star.ravel() @ w) + float(w.max()))
+    D_max = 1 / math.sqrt(nu.min()) if nu.min() > 0 else math.inf
+    R_T5 = (scaled(c / 2, row_factor(d_star, nu) + D_max,
+                   math.sqrt(4 * (a[cov].max() * math.log(2) + math.log(NL / dr)) / n))
+            if dr > 0 else math.inf)
+    return R_rows, R_T5
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10**6), st.integers(0, 3), st.sampled_from([0.3, 1.0, 5.0]))
+def test_t5_curve_matches_the_row_by_row_definition(seed, uncovered, skew):
+    """The one-pass T5 over a grid of n (n-free parts computed once) equals the per-row
+    Weissman definition at every n, with uncovered pairs, skewed nu and tiny n (delta'<=0)."""
+    rng = np.random.default_rng(seed)
+    mdp = random_mdp(rng, N=int(rng.integers(3, 8)), m=int(rng.integers(1, 4)))
+    nu = random_nu(rng, mdp, uncovered=min(uncovered, mdp.n_states * mdp.n_actions - 1),
+                   skew=skew)
+    d_star = occupancy(mdp, optimal_policy(mdp).policy)
+    ns = [2, 50, 10**3, 10**5, 10**8]
+    for n, b in zip(ns, t5_curve(mdp, nu, ns, 0.05, d_star)):
+        R_rows, R_T5 = _t5_reference(mdp, nu, n, 0.05, d_star)
+        assert b.R_rows == pytest.approx(R_rows, rel=1e-12)
+        assert b.R_T5 == pytest.approx(R_T5, rel=1e-12) or (b.R_T5 == R_T5 == math.inf)
+        assert b.bound == t5_bound(mdp, nu, n, 0.05, d_star).bound
+    with pytest.raises(BoundInputError):
+        t5_curve(mdp, nu, [100, 1], 0.05, d_star)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(1e-9, 1.0), min_size=1, max_size=40), st.integers(2, 10**9),
+       st.floats(1e-6, 0.9))
+def test_marginal_deviation_is_attained_at_the_smallest_entry(p, n, delta):
+    """Both Bernstein terms decrease in p_i, so the max over the support is at min p_i."""
+    p = np.array(p + [0.0])
+    ell = math.log(2 * (p > 0).sum() / delta)
+    q = p[p > 0]
+    explicit = float(np.max(np.sqrt(2 * (1 - q) * ell / (n * q)) + 2 * ell / (3 * n * q)))
+    assert marginal_deviation(p, n, delta) == pytest.approx(explicit, rel=1e-12)
+    assert marginal_deviation_at(float(q.min()), q.size, n, delta) == pytest.approx(
+        explicit, rel=1e-12)
 
 
 def test_parse_grid():

@@ -21,6 +21,7 @@ from jepatheory.solvers import (
     policy_iteration,
     policy_kernel,
     q_from_v,
+    row_max,
     value_iteration,
 )
 
@@ -227,3 +228,13 @@ def test_iterative_solve_path_agrees_with_sparse_lu(monkeypatch, gamma, max_step
     # relative residual 1e-12 times the condition number (1+g)/(1-g) ~ 200
     assert np.abs(V_it - V_lu).max() <= 1e-9 * np.abs(V_lu).max()
     assert np.abs(d_it - d_lu).max() <= 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 30), st.integers(0, 10**6))
+def test_row_max_equals_numpy_max(N, m, seed):
+    """The column-wise running maximum equals ``Q.max(axis=1)``, NaN and +-inf included."""
+    rng = np.random.default_rng(seed)
+    Q = rng.normal(size=(N, m))
+    Q.ravel()[rng.integers(N * m, size=2)] = [np.nan, np.inf][seed % 2]
+    np.testing.assert_array_equal(row_max(Q), Q.max(axis=1))

@@ -31,7 +31,7 @@ from ..solvers import PlanResult, occupancy, optimal_policy
 from .constants import (concentrability, min_nu, regret_constant, row_factor, scaled,
                         spectrum_upto, trivial_bound)
 from .finite_sample import encoder_dimension, t4_bound
-from .input_level import t5_bound
+from .input_level import t5_curve
 from .kappa import LOWER_MAX_ENTRIES, kappa_k, kappa_rescaled_curve
 from .plugin import PluginVariance, plugin_constants, plugin_variance, t4b_bound
 
@@ -124,7 +124,8 @@ class BoundCurve(Result):
         return table(self.rows, cols)
 
 
-def _kappas(C: CoOccurrence, ks: list[int], method: str) -> tuple[dict[int, float], str]:
+def _kappas(C: CoOccurrence, ks: list[int], method: str, curve: ArrayLike | None = None
+            ) -> tuple[dict[int, float], str]:
     kmax = max(ks)
     if method not in KAPPA_METHODS:
         raise BoundInputError(f"kappa method {method!r} is not one of {KAPPA_METHODS}")
@@ -132,6 +133,8 @@ def _kappas(C: CoOccurrence, ks: list[int], method: str) -> tuple[dict[int, floa
         return {k: kappa_k(C, k, sdp=True).value for k in ks}, "sdp"
     if method == "auto" and C.n_left * C.n_right <= LOWER_MAX_ENTRIES:
         return {k: kappa_k(C, k).value for k in ks}, "auto"
+    if curve is not None and len(curve) > kmax:
+        return {k: float(curve[k]) for k in ks}, "rescale"
     curve = kappa_rescaled_curve(C, kmax)
     return {k: float(curve[k]) for k in ks}, "rescale"
 
@@ -164,12 +167,11 @@ def scan_n(C: CoOccurrence, ks: list[int], tails: dict[int, float], kappas: dict
     de = delta / (2 * len(ks))
     A = np.empty((len(n_grid), len(ks)))
     Bb = np.empty_like(A)
-    T5 = np.empty(len(n_grid))
+    T5 = np.array([b.bound for b in t5_curve(mdp, C.nu, n_grid, delta, d_star)])
     for i, n in enumerate(n_grid):
         rows = _latent(C, tails, kappas, dims, n, de, pv, factor, c)
         A[i] = [r["R4_T4"] for r in rows]
         Bb[i] = [r["R4_T4b"] for r in rows]
-        T5[i] = t5_bound(mdp, C.nu, n, delta, d_star).bound
     best = np.minimum(A, Bb).min(axis=1)
 
     def first(col: NDArray) -> int | None:
@@ -198,12 +200,15 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
                 encoder: str = "tabular", kappa: str = "auto", C: CoOccurrence | None = None,
                 plan: PlanResult | None = None, scan: bool = True,
                 d_star: ArrayLike | None = None,
-                variance: PluginVariance | None = None) -> BoundCurve:
+                variance: PluginVariance | None = None,
+                kappa_curve: ArrayLike | None = None) -> BoundCurve:
     r"""Every constant of T4, T4b and T5 over the grid ``ns`` x ``ks``; k*(n); vacuity.
 
     ``ks`` larger than the rank of T are dropped. ``plan`` is an optimal plan of ``mdp``
     (default: policy iteration) and ``d_star`` its occupancy, ``variance`` the plug-in
-    variance, if already computed. ``scan`` adds the crossover/vacuity scan over n.
+    variance and ``kappa_curve`` the output of
+    :func:`~jepatheory.bounds.kappa.kappa_rescaled_curve` (up to at least ``max(ks)``, used
+    by the ``"rescale"`` method), if already computed. ``scan`` adds the crossover/vacuity scan over n.
     """
     if C is None:
         C = CoOccurrence(mdp, nu)
@@ -219,7 +224,7 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
     d_star = occupancy(mdp, plan.policy) if d_star is None else np.asarray(d_star, float)
     spec = spectrum_upto(C, max(ks))
     tails = {k: spec.tail_k(k) for k in ks}
-    kap, kmethod = _kappas(C, ks, kappa)
+    kap, kmethod = _kappas(C, ks, kappa, kappa_curve)
     d_x = None if mdp.x is None else mdp.x.shape[1]
     dims = {k: encoder_dimension(k, C.n_left, C.n_right, encoder, d_x, mdp.n_actions)
             for k in ks}
@@ -230,9 +235,8 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
     de = delta / (2 * len(ks))
     pv = plugin_variance(C) if variance is None else variance
     rows, t5s, kstar = [], [], {}
-    for n in ns:
+    for n, t5 in zip(ns, t5_curve(mdp, C.nu, ns, delta, d_star)):
         block = _latent(C, tails, kap, dims, n, de, pv, factor, c)
-        t5 = t5_bound(mdp, C.nu, n, delta, d_star)
         t5s.append(dict(n=n, **{k_: v for k_, v in t5.to_dict().items() if k_ != "n"}))
         for r in block:
             r.update(sigma_k=float(spec.singular_values[r["k"] - 1]), R_T5=t5.bound,

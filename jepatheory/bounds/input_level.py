@@ -43,7 +43,7 @@ from ..solvers import occupancy, optimal_policy, policy_evaluation
 from .constants import regret_constant, row_factor, scaled, trivial_bound
 from .finite_sample import _check
 
-__all__ = ["weissman_rows", "count_failure", "T5Bound", "t5_bound", "CountChain",
+__all__ = ["weissman_rows", "count_failure", "T5Bound", "t5_bound", "t5_curve", "CountChain",
            "count_model_chain"]
 
 
@@ -91,36 +91,87 @@ class T5Bound(Result):
     vacuous: bool
 
 
-def t5_bound(mdp: MDP, nu: ArrayLike, n: int, delta: float, d_star: ArrayLike | None = None,
-             C: CoOccurrence | None = None) -> T5Bound:
-    r"""A-priori T5 regret bound for the count model from n samples (``bound`` is the
-    smaller of the per-row form ``R_rows`` and the :math:`D^\pi` form ``R_T5``)."""
-    _check(n, delta)
+@dataclass(frozen=True)
+class _T5Parts:
+    """The n-free ingredients of :func:`t5_bound` (computed once for a grid of n)."""
+
+    nu_cov: NDArray[np.float64]  # nu on the covered pairs
+    a_log2: NDArray[np.float64]  # a_sa log 2 on the covered pairs
+    inv_nu: NDArray[np.float64]  # 4 / nu on the covered pairs: w^2 = (a log 2 + L) 4/(n nu)
+    d_cov: NDArray[np.float64]  # d^pi* on the covered pairs
+    uncovered: bool  # some pair has nu = 0: its row bound is 2
+    d_uncovered: float  # d^pi* mass on uncovered pairs
+    NL: int
+    a_max: int
+    c: float
+    D_star: float
+    D_max: float
+    triv: float
+
+
+def _t5_parts(mdp: MDP, nu: ArrayLike, d_star: ArrayLike | None) -> _T5Parts:
     nu = validate_nu(mdp, nu).ravel()
     if d_star is None:
         d_star = occupancy(mdp, optimal_policy(mdp).policy)
     d_star = np.asarray(d_star, dtype=float).ravel()
     cov = nu > 0
-    NL = int(cov.sum())
     a = successor_sizes(mdp)
-    p_fail = count_failure(nu[cov], n)
+    nu_cov = nu[cov]
+    return _T5Parts(nu_cov=nu_cov, a_log2=a[cov] * math.log(2), inv_nu=4.0 / nu_cov,
+                    d_cov=d_star[cov], uncovered=bool((~cov).any()),
+                    d_uncovered=float(d_star[~cov].sum()), NL=int(cov.sum()),
+                    a_max=int(a[cov].max()), c=regret_constant(mdp),
+                    D_star=row_factor(d_star, nu),
+                    D_max=float(1 / np.sqrt(nu.min())) if nu.min() > 0 else float("inf"),
+                    triv=trivial_bound(mdp))
+
+
+def _t5_at(parts: _T5Parts, n: int, delta: float) -> T5Bound:
+    _check(n, delta)
+    p_fail = float(parts.NL * math.exp(-n * float(parts.nu_cov.min()) / 8))  # count_failure
     dr = delta - p_fail
-    c = regret_constant(mdp)
-    w = weissman_rows(np.where(cov, n * nu / 2, 0.0), a, NL, dr)
-    R_rows = c / 2 * (float(d_star @ w) + float(w.max()))
-    a_max = int(a[cov].max())
-    D_star = row_factor(d_star, nu)
-    D_max = float(1 / np.sqrt(nu.min())) if nu.min() > 0 else float("inf")
+    c = parts.c
+    if dr > 0:  # weissman_rows at the counts n nu / 2, in one pass over the covered pairs
+        w = parts.a_log2 + math.log(parts.NL / dr)
+        w *= parts.inv_nu
+        w /= n
+        np.sqrt(w, out=w)
+        np.minimum(w, 2.0, out=w)
+        w_max = 2.0 if parts.uncovered else float(w.max())
+        w_dot = float(parts.d_cov @ w) + 2.0 * parts.d_uncovered
+    else:
+        w_max, w_dot = 2.0, 2.0 * (float(parts.d_cov.sum()) + parts.d_uncovered)
+    R_rows = c / 2 * (w_dot + w_max)
     if dr > 0:
-        R_T5 = scaled(c / 2, D_star + D_max,
-                      math.sqrt(4 * (a_max * math.log(2) + math.log(NL / dr)) / n))
+        R_T5 = scaled(c / 2, parts.D_star + parts.D_max,
+                      math.sqrt(4 * (parts.a_max * math.log(2) + math.log(parts.NL / dr)) / n))
     else:
         R_T5 = 0.0 if c == 0 else float("inf")
     bound = min(R_rows, R_T5)
-    triv = trivial_bound(mdp)
     return T5Bound(n=int(n), delta=float(delta), delta_rows=dr, p_count_fail=p_fail,
-                   a_max=a_max, D_pi_star=D_star, D_max=D_max, R_rows=R_rows, R_T5=R_T5,
-                   bound=bound, trivial_bound=triv, vacuous=bool(bound >= triv))
+                   a_max=parts.a_max, D_pi_star=parts.D_star, D_max=parts.D_max,
+                   R_rows=R_rows, R_T5=R_T5, bound=bound, trivial_bound=parts.triv,
+                   vacuous=bool(bound >= parts.triv))
+
+
+def t5_bound(mdp: MDP, nu: ArrayLike, n: int, delta: float, d_star: ArrayLike | None = None,
+             C: CoOccurrence | None = None) -> T5Bound:
+    r"""A-priori T5 regret bound for the count model from n samples (``bound`` is the
+    smaller of the per-row form ``R_rows`` and the :math:`D^\pi` form ``R_T5``)."""
+    _check(n, delta)
+    return _t5_at(_t5_parts(mdp, nu, d_star), n, delta)
+
+
+def t5_curve(mdp: MDP, nu: ArrayLike, ns: ArrayLike, delta: float,
+             d_star: ArrayLike | None = None) -> list[T5Bound]:
+    r""":func:`t5_bound` at every n of ``ns``; the n-free parts (successor sizes,
+    :math:`D^{\pi^*}`, ...) are computed once."""
+    ns = [n.item() if isinstance(n, np.generic) else n for n in np.atleast_1d(ns).tolist()]
+    for n in ns:
+        _check(n, delta)
+    ns = [int(n) for n in ns]
+    parts = _t5_parts(mdp, nu, d_star)
+    return [_t5_at(parts, n, delta) for n in ns]
 
 
 @dataclass(frozen=True, repr=False)

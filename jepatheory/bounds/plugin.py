@@ -45,8 +45,8 @@ from ..errors import BoundInputError
 from .finite_sample import _check
 
 __all__ = ["PluginVariance", "PluginConstants", "T4bBound", "plugin_variance",
-           "plugin_constants", "t4b_bound", "marginal_deviation", "V_DENSE_MAX",
-           "V_ITERATIVE_MAX"]
+           "plugin_constants", "t4b_bound", "marginal_deviation", "marginal_deviation_at",
+           "V_DENSE_MAX", "V_ITERATIVE_MAX"]
 
 #: v is computed exactly by a dense eigensolver up to this many rows/columns ...
 V_DENSE_MAX = 2000
@@ -68,6 +68,20 @@ class PluginVariance(Result):
     min_nu: float
     min_q: float
     method: str
+    #: smallest positive entry and support size of nu and q (for rho_nu, rho_q at any n)
+    nu_min_positive: float | None = None
+    nu_support: int | None = None
+    q_min_positive: float | None = None
+    q_support: int | None = None
+
+
+def _positive_stats(p: np.ndarray, p_min: float | None, support: int | None
+                    ) -> tuple[float, int]:
+    """``(smallest positive entry, support size)`` of p, unless already known."""
+    if p_min is not None and support is not None:
+        return p_min, support
+    pos = p[p > 0]
+    return float(pos.min()), int(pos.size)
 
 
 def _psd_norm(diag: np.ndarray, G: sp.csr_array, B: sp.csr_array, method: str) -> float:
@@ -107,18 +121,29 @@ def plugin_variance(C: CoOccurrence, method: str = "auto") -> PluginVariance:
     if method != "diagonal bound":  # the diagonal bound is always valid: never exceed it
         vl, vr = min(vl, float(left.max())), min(vr, float(right.max()))
     Lc = float(1.0 / np.sqrt(C.nu_L[row_of] * C.q_R[T.indices]).min()) + 1.0
+    nu_pos, q_pos = _positive_stats(C.nu_L, None, None), _positive_stats(C.q_R, None, None)
     return PluginVariance(v=max(vl, vr), v_left=vl, v_right=vr, Lc=Lc, dim=NL + NR,
-                          min_nu=float(C.nu_L.min()), min_q=float(C.q_R.min()), method=method)
+                          min_nu=float(C.nu_L.min()), min_q=float(C.q_R.min()), method=method,
+                          nu_min_positive=nu_pos[0], nu_support=nu_pos[1],
+                          q_min_positive=q_pos[0], q_support=q_pos[1])
 
 
 def marginal_deviation(p: np.ndarray, n: int, delta: float) -> float:
     r"""Bernstein + union bound on :math:`\max_i |\hat p_i/p_i - 1|` over the support of p
     (w.p. :math:`\ge 1-\delta`):
-    :math:`\max_i \sqrt{2(1-p_i)\ell/(np_i)} + 2\ell/(3np_i)`, :math:`\ell=\log(2|p|/\delta)`."""
+    :math:`\max_i \sqrt{2(1-p_i)\ell/(np_i)} + 2\ell/(3np_i)`, :math:`\ell=\log(2|p|/\delta)`.
+    Both terms decrease in :math:`p_i`, so the maximum is at the smallest positive entry
+    (:func:`marginal_deviation_at`)."""
     p = np.asarray(p, dtype=float)
     p = p[p > 0]
-    ell = math.log(2 * p.size / delta)
-    return float(np.max(np.sqrt(2 * (1 - p) * ell / (n * p)) + 2 * ell / (3 * n * p)))
+    return marginal_deviation_at(float(p.min()), int(p.size), n, delta)
+
+
+def marginal_deviation_at(p_min: float, support: int, n: int, delta: float) -> float:
+    r""":func:`marginal_deviation` from the smallest positive entry ``p_min`` and the support
+    size alone: :math:`\sqrt{2(1-p)\ell/(np)} + 2\ell/(3np)` at :math:`p = p_{\min}`."""
+    ell = math.log(2 * support / delta)
+    return float(math.sqrt(2 * (1 - p_min) * ell / (n * p_min)) + 2 * ell / (3 * n * p_min))
 
 
 @dataclass(frozen=True, repr=False)
@@ -149,8 +174,10 @@ def plugin_constants(C: CoOccurrence, n: int, delta: float,
     d3 = delta / 3
     ell = math.log(pv.dim / d3)
     Delta = math.sqrt(2 * pv.v * ell / n) + 2 * pv.Lc * ell / (3 * n)
-    rho_nu = marginal_deviation(C.nu_L, n, d3)
-    rho_q = marginal_deviation(C.q_R, n, d3)
+    rho_nu = marginal_deviation_at(*_positive_stats(C.nu_L, pv.nu_min_positive, pv.nu_support),
+                                   n, d3)
+    rho_q = marginal_deviation_at(*_positive_stats(C.q_R, pv.q_min_positive, pv.q_support),
+                                  n, d3)
     if rho_nu < 1 and rho_q < 1:
         alpha = (1 - rho_nu) ** -0.5 - 1
         beta = 1 - math.sqrt(1 - rho_q)
