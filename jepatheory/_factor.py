@@ -17,6 +17,12 @@ positive definite, ``nnz`` is the size of the factor.
 
 ``auto`` picks PARDISO when it is installed and the matrix has at least
 :data:`PARDISO_MIN_N` rows, SuperLU otherwise.
+
+:func:`inertia_shifted` counts the eigenvalues of G above a cut c from PARDISO's symmetric
+indefinite :math:`LDL^\top` of :math:`cI - G` (Bunch-Kaufman pivots): by Sylvester's law of
+inertia the number of negative eigenvalues of :math:`cI - G` (``iparm(23)``) is the number
+of eigenvalues of G above c. It is exact for the factored matrix; a pivot PARDISO had to
+perturb (``iparm(14) > 0``) voids it, and the caller keeps a margin for rounding.
 """
 from __future__ import annotations
 
@@ -35,7 +41,8 @@ from numpy.typing import NDArray
 
 from .errors import MissingExtraError, SpectrumError
 
-__all__ = ["Factor", "factor_shifted", "pardiso_available", "BACKENDS", "PARDISO_MIN_N"]
+__all__ = ["Factor", "Inertia", "factor_shifted", "inertia_shifted", "pardiso_available",
+           "BACKENDS", "PARDISO_MIN_N"]
 
 #: Accepted values of ``backend``.
 BACKENDS = ("auto", "pardiso", "superlu")
@@ -135,27 +142,34 @@ def _superlu(G: sp.csr_array, s0: float, inertia: bool) -> Factor:
     return Factor("superlu", s0, definite, neg, time.perf_counter() - t0, int(lu.nnz), 1, lu)
 
 
-def _new_solver(pyp: Any) -> Any:
-    """A PARDISO instance for a real symmetric positive definite matrix (Cholesky). The
-    library path is the one pypardiso found at import, so the constructor does not search
-    the installation tree again (about a second)."""
+def _new_solver(pyp: Any, mtype: int = 2) -> Any:
+    """A PARDISO instance for a real symmetric positive definite (``mtype`` 2, Cholesky) or
+    indefinite (-2, Bunch-Kaufman :math:`LDL^\top`) matrix. The library path is the one
+    pypardiso found at import, so the constructor does not search the installation tree
+    again (about a second)."""
     key = "PYPARDISO_MKL_RT"
     path = getattr(getattr(getattr(pyp, "ps", None), "libmkl", None), "_name", None)
     saved = os.environ.get(key)
     if saved is None and path:
         os.environ[key] = path
     try:
-        return pyp.PyPardisoSolver(mtype=2)
+        return pyp.PyPardisoSolver(mtype=mtype)
     finally:
         if saved is None:
             os.environ.pop(key, None)
 
 
+def _upper(G: sp.csr_array, s0: float) -> sp.csr_matrix:
+    """The upper triangle of :math:`s_0 I - G`, sorted CSR (what PARDISO reads)."""
+    A = sp.csr_matrix(sp.triu(_shifted(G, s0), format="csr"))
+    A.sort_indices()
+    return A
+
+
 def _pardiso(G: sp.csr_array, s0: float, threads: int) -> Factor:
     pyp = _pypardiso()
     t0 = time.perf_counter()
-    A = sp.csr_matrix(sp.triu(_shifted(G, s0), format="csr"))
-    A.sort_indices()
+    A = _upper(G, s0)
     solver = _new_solver(pyp)
     for i, v in _IPARM.items():
         solver.set_iparm(i, v)
@@ -180,6 +194,54 @@ def _release(solver: Any) -> None:
         solver.free_memory(everything=True)  # phase -1: all of this handle
     except Exception:  # pragma: no cover - interpreter shutdown
         pass
+
+
+@dataclass(frozen=True)
+class Inertia:
+    """Inertia of :math:`cI - G` read off an :math:`LDL^\top` factorization: ``negative`` is
+    the number of eigenvalues of G above c; valid only when ``perturbed_pivots == 0``."""
+
+    cut: float
+    negative: int
+    positive: int
+    zero: int
+    perturbed_pivots: int
+    seconds: float
+    nnz: int
+
+
+#: PARDISO settings for the indefinite factorization: as :data:`_IPARM`, plus pivot
+#: perturbation 1e-8 (reported, and then the inertia is not used), no scaling or matching
+#: (they would not change the inertia but cost time), Bunch-Kaufman 1x1 and 2x2 pivots.
+_IPARM_INDEFINITE = {**_IPARM, 10: 8, 11: 0, 13: 0, 21: 1}
+
+
+def inertia_shifted(G: sp.csr_array, c: float, threads: int = 1) -> Inertia:
+    r"""Count the eigenvalues of the sparse symmetric G above ``c``: the negative pivots of
+    PARDISO's symmetric indefinite factorization of :math:`cI - G` (Sylvester's law of
+    inertia). The factor is freed at once. Needs the ``fast`` extra."""
+    if not pardiso_available():
+        raise MissingExtraError("pypardiso is not installed: install the 'fast' extra, "
+                                "e.g. pip install 'jepatheory[fast]'")
+    pyp = _pypardiso()
+    t0 = time.perf_counter()
+    A = _upper(G, c)
+    solver = _new_solver(pyp, mtype=-2)
+    for i, v in _IPARM_INDEFINITE.items():
+        solver.set_iparm(i, v)
+    try:
+        with _mkl_threads(solver, threads):
+            solver.factorize(A)
+        pos, neg = int(solver.get_iparm(22)), int(solver.get_iparm(23))
+        out = Inertia(cut=float(c), negative=neg, positive=pos,
+                      zero=int(A.shape[0]) - pos - neg,
+                      perturbed_pivots=int(solver.get_iparm(14)),
+                      seconds=time.perf_counter() - t0, nnz=int(solver.get_iparm(18)))
+    except pyp.pardiso_wrapper.PyPardisoError as exc:
+        raise SpectrumError(f"top_singular: PARDISO failed on c*I - G: {exc}") from exc
+    finally:
+        _release(solver)
+    return out
 
 
 def factor_shifted(G: sp.csr_array, s0: float, backend: str = "auto", inertia: bool = True,

@@ -385,3 +385,89 @@ def test_expand_splits_a_block_against_the_basis(nv, b, seed):
     if nv:
         assert np.abs(V.T @ W).max(initial=0.0) < 1e-12
     assert W.shape[1] == b - (1 if nv else 0)
+
+
+# ------------------------------------------------------------------ inertia certificate
+needs_pardiso = pytest.mark.skipif(not pardiso_available(), reason="needs the 'fast' extra")
+
+
+@needs_pardiso
+@settings(max_examples=25, deadline=None)
+@given(st.integers(5, 60), st.integers(0, 10**6))
+def test_inertia_counts_the_eigenvalues_above_the_cut(n, seed):
+    """Sylvester's law of inertia: the negative pivots of LDL^T(cI - G) are the eigenvalues
+    of G above c (dense eigvalsh as the reference, cuts away from every eigenvalue)."""
+    from jepatheory._factor import inertia_shifted
+
+    rng = np.random.default_rng(seed)
+    A = sp.random(n, n, density=0.3, random_state=rng)
+    G = sp.csr_array(A @ A.T + sp.eye(n) * 0.01)
+    lam = np.linalg.eigvalsh(G.toarray())
+    mids = (lam[1:] + lam[:-1]) / 2
+    ok = (lam[1:] - lam[:-1]) > 1e-8 * max(lam[-1], 1.0)
+    for c in list(mids[ok][:: max(1, ok.sum() // 4)]) + [lam[-1] + 1.0, lam[0] - 1.0]:
+        r = inertia_shifted(G, float(c), threads=2)
+        assert r.perturbed_pivots == 0
+        assert r.negative == int(np.sum(lam > c))
+        assert r.negative + r.positive + r.zero == n
+
+
+@needs_pardiso
+@pytest.mark.parametrize("method", ["sparse", "matvec"])
+def test_inertia_certificate_agrees_with_lanczos_and_dense(method):
+    """Deterministic certificate: same certified values as the randomized one and as the
+    dense SVD; failure probability 0, the count equals p."""
+    T = _repeated_blocks(3)
+    d = top_singular(T, 10, method="dense")
+    a = top_singular(T, 10, method=method, block=4, certificate="inertia")
+    b = top_singular(T, 10, method=method, block=4, certificate="lanczos")
+    assert a.certified and b.certified
+    chk = a.certificate["check"]
+    assert chk["by"] == "inertia" and chk["eigenvalues_above_cut"] == chk["p"]
+    assert a.certificate["failure_probability"] == 0.0
+    assert b.certificate["check"]["by"] == "lanczos"
+    assert np.max(np.abs(a.singular_values - d.singular_values)) < 1e-7
+    assert np.allclose(a.singular_values, b.singular_values, atol=1e-10)
+
+
+@needs_pardiso
+@pytest.mark.parametrize("method", ["sparse", "matvec"])
+def test_inertia_certificate_detects_a_skipped_copy(method):
+    """The clustered trap (block 1 against multiplicity 6, no retry): the count sees the
+    copies the Krylov space missed, so the wrong answer is never certified."""
+    T = _repeated_blocks(6)
+    d = top_singular(T, 16, method="dense")
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        s = top_singular(T, 16, method=method, block=1, attempts=1, certificate="inertia")
+    assert np.max(np.abs(s.singular_values - d.singular_values)) > 1e-6
+    assert not s.certified
+    chk = s.certificate["check"]
+    assert chk["by"] == "inertia"
+    assert chk.get("skip_detected") or chk.get("reason")
+    assert any(issubclass(w.category, SpectrumWarning) for w in rec)
+
+
+def test_certificate_option_errors(monkeypatch):
+    from jepatheory import _factor
+    from jepatheory.errors import MissingExtraError
+
+    C = CoOccurrence(grid(10, 10, slip=0.1))
+    with pytest.raises(SpectrumError, match="certificate"):
+        top_singular(C.T, 3, method="sparse", certificate="coin")
+    monkeypatch.setattr(_factor, "_pypardiso", lambda: None)
+    with pytest.raises(MissingExtraError, match="fast"):
+        top_singular(C.T, 3, method="sparse", certificate="inertia")
+    # auto without the extra: the randomized certificate
+    s = top_singular(C.T, 3, method="sparse")
+    assert s.certified and s.certificate["check"]["by"] == "lanczos"
+
+
+@needs_pardiso
+def test_auto_certificate_on_a_large_grid_is_the_inertia_count():
+    """Above PARDISO_MIN_N rows 'auto' factors with PARDISO and certifies by the count."""
+    C = CoOccurrence(grid(150, 150, slip=0.1))
+    s = top_singular(C.T, 8)
+    assert s.certified and s.certificate["check"]["by"] == "inertia"
+    ref = slip_grid_singular_values(150, 150, 0.1)[:8]
+    assert np.max(np.abs(s.singular_values - ref)) <= 1e-9

@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
                    spectrum_seconds=spec_s, peak_GiB=_peak_gib(), target_seconds=120,
                    target_GiB=8, within_target=bool(total <= 120 and _peak_gib() <= 8),
                    stages=stages, spectrum_method=spec.method, certified=spec.certified,
+                   certificate_by=spec.certificate.get("check", {}).get("by"),
+                   failure_probability=spec.certificate.get("failure_probability"),
                    max_error=spec.max_error, sigma=spec.singular_values[:8],
                    tail_K=spec.tail_k(K), C_pi_star=C_star, min_nu=min_nu(C.nu),
                    V_star=plan.value(mdp.rho0), vi_iterations=plan.iterations,
@@ -98,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"total {total:.1f} s (target 120 s), peak {_peak_gib():.2f} GiB (target 8 GiB): "
           f"{'within' if payload['within_target'] else 'OUTSIDE'} target; without the "
           f"spectrum {total - spec_s:.1f} s")
-    print(f"spectrum: {spec.method}, certified={spec.certified}, max error "
+    print(f"spectrum: {spec.method}, certified={spec.certified} (by "
+          f"{payload['certificate_by'] or 'dense SVD'}, failure probability "
+          f"{payload['failure_probability']}), max error "
           f"{spec.max_error:.1e}; sigma_1..4 = {np.round(spec.singular_values[:4], 6)}")
     print(f"C^pi* = {C_star:.6g}, 1/min nu = {1 / min_nu(C.nu):.6g}, V*(rho0) = "
           f"{payload['V_star']:.6g} ({plan.iterations} VI iterations), v = {pv.v:.6g} "

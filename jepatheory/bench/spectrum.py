@@ -115,8 +115,9 @@ def measure(n_states: int, k: int, slip: float, seed: int,
         shift_definite_by=[f.get("definite_by") for f in cert.get("factorizations", [])],
         krylov=cert.get("attempts"),
         check={key: cert.get("check", {}).get(key) for key in
-               ("p", "block_residual", "lanczos_steps", "lambda_next_upper",
-                "theta_p_minus_residual", "skip_detected")},
+               ("by", "p", "block_residual", "lanczos_steps", "lambda_next_upper",
+                "theta_p_minus_residual", "skip_detected", "eigenvalues_above_cut",
+                "inertia_seconds", "margin")},
         max_residual=spec.max_error,
         max_certified_error=float(bound.max()) if bound.size else 0.0,
         max_rel_error_vs_exact=rel_err,
@@ -180,6 +181,14 @@ def add_args(p: argparse.ArgumentParser) -> None:
                 "  jepatheory bench spectrum --n-states 1000000 --k 16 --json")
 
 
+def _certificate_words(big: dict) -> str:
+    chk = big["check"]
+    if chk.get("by") == "inertia":
+        return (f"certificate: inertia count {chk['eigenvalues_above_cut']} = p above the cut "
+                f"({chk['inertia_seconds']:.1f} s, deterministic)")
+    return f"certificate Lanczos steps {chk.get('lanczos_steps')}"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..cli._common import print_json, say
 
@@ -218,8 +227,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{big['factor_seconds']:.1f} s "
                   f"({big['factor_nnz']} stored factor entries; s0 I - G proved definite by "
                   f"{', '.join(map(str, big['shift_definite_by']))}); Krylov dimension "
-                  f"{[a['krylov_dim'] for a in big['krylov']]}, certificate Lanczos steps "
-                  f"{big['check']['lanczos_steps']}")
+                  f"{[a['krylov_dim'] for a in big['krylov']]}, {_certificate_words(big)}")
     if big["factorization"] == "superlu" and not big["pardiso_installed"]:
         say(args, "note: SuperLU factorizes on one core; the 'fast' extra (pip install "
                   "'jepatheory[fast]') adds PARDISO's multithreaded Cholesky, 2-3x faster "
