@@ -81,6 +81,7 @@ class Factor:
     threads: int
     _solver: Any
     _matrix: Any = None
+    _ia_ja: Any = None
 
     @property
     def splits_columns(self) -> bool:
@@ -88,17 +89,48 @@ class Factor:
         return self.backend == "superlu"
 
     def solve(self, X: NDArray[np.float64]) -> NDArray[np.float64]:
+        """:math:`(s_0 I - G)^{-1} X`; with PARDISO the result is Fortran-ordered."""
         if self.backend == "superlu":
             return self._solver.solve(X)
         B = np.asfortranarray(X, dtype=float)
         with _mkl_threads(self._solver, self.threads):
-            call = getattr(self._solver, "_call_pardiso", None)
-            if call is None:  # pragma: no cover - other pypardiso versions
-                return self._solver.solve(self._matrix, B)
+            if getattr(self._solver, "_mkl_pardiso", None) is None:  # pragma: no cover
+                return self._solver.solve(self._matrix, B)  # other pypardiso versions
             # phase 33 (solve with the stored factor) directly: the public solve first
-            # compares the whole matrix with the factored one, on every call
-            self._solver.set_phase(33)
-            return call(self._matrix, B)
+            # compares the whole matrix with the factored one, and converts the indices
+            # and the result's memory order, on every call
+            return _pardiso_solve(self._solver, self._matrix, self._index, B)
+
+    @property
+    def _index(self) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
+        """PARDISO's 1-based int32 row pointers and column indices, converted once."""
+        if self._ia_ja is None:
+            A = self._matrix
+            self._ia_ja = (A.indptr.astype(np.int32) + 1, A.indices.astype(np.int32) + 1)
+        return self._ia_ja
+
+
+def _pardiso_solve(solver: Any, A: sp.csr_matrix, index: tuple[NDArray, NDArray],
+                   B: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Phase 33 of PARDISO on the Fortran-ordered right-hand sides B (what pypardiso's
+    ``_call_pardiso`` does, without its per-call conversions)."""
+    X = np.zeros_like(B, order="F")
+    err = ctypes.c_int32(0)
+    i32 = ctypes.POINTER(ctypes.c_int32)
+    f64 = ctypes.POINTER(ctypes.c_double)
+    ia, ja = index
+    solver._mkl_pardiso(
+        solver.pt.ctypes.data_as(ctypes.POINTER(solver._pt_type[0])),
+        ctypes.byref(ctypes.c_int32(1)), ctypes.byref(ctypes.c_int32(1)),
+        ctypes.byref(ctypes.c_int32(solver.mtype)), ctypes.byref(ctypes.c_int32(33)),
+        ctypes.byref(ctypes.c_int32(A.shape[0])), A.data.ctypes.data_as(f64),
+        ia.ctypes.data_as(i32), ja.ctypes.data_as(i32), solver.perm.ctypes.data_as(i32),
+        ctypes.byref(ctypes.c_int32(1 if B.ndim == 1 else B.shape[1])),
+        solver.iparm.ctypes.data_as(i32), ctypes.byref(ctypes.c_int32(solver.msglvl)),
+        B.ctypes.data_as(f64), X.ctypes.data_as(f64), ctypes.byref(err))
+    if err.value != 0:
+        raise SpectrumError(f"top_singular: PARDISO solve failed with error {err.value}")
+    return X
 
 
 class _mkl_threads:

@@ -116,8 +116,10 @@ def policy_evaluation(mdp: MDP, pi: ArrayLike) -> NDArray[np.float64]:
 
 def q_from_v(mdp: MDP, V: NDArray[np.float64]) -> NDArray[np.float64]:
     r""":math:`Q(s,a) = r(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')`, shape ``(N, m)``."""
-    Q = np.asarray(mdp.P_sa @ V, dtype=float).reshape(mdp.n_states, mdp.n_actions)
-    Q *= mdp.gamma  # in place: one N x m array per call (value iteration calls this often)
+    # gamma scales V (N entries) rather than PV (N m); one N x m array per call, updated in
+    # place (value iteration calls this on every sweep)
+    Q = np.asarray(mdp.P_sa @ (mdp.gamma * np.asarray(V, dtype=float)), dtype=float)
+    Q = Q.reshape(mdp.n_states, mdp.n_actions)
     Q += mdp.r
     return Q
 

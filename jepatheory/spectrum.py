@@ -176,15 +176,20 @@ def _column_norms_of_difference(A: NDArray, B: NDArray, d: NDArray,
 
 
 def _residuals(T: Any, s: NDArray, U: NDArray, V: NDArray,
-               chunk: int = 8) -> NDArray[np.float64]:
-    """Per-pair residual norms, a few columns at a time (no N x k temporaries)."""
-    out = np.empty(s.size)
-    for c in range(0, s.size, chunk):
-        j = slice(c, c + chunk)
-        r1 = _column_norms_of_difference(T @ V[:, j], U[:, j], s[j])
-        r2 = _column_norms_of_difference(T.T @ U[:, j], V[:, j], s[j])
-        out[j] = np.sqrt((r1**2 + r2**2) / 2)
-    return out
+               rows: int = 131_072) -> NDArray[np.float64]:
+    r"""Per-pair residual norms: :math:`TV - U\Sigma` a block of rows at a time (each row of U
+    read once, contiguous; no ``N_L x k`` temporaries), :math:`T^\top U - V\Sigma` from one
+    product (``N_R x k``, the size of V)."""
+    if sp.issparse(T):
+        T = sp.csr_array(T)
+    V = np.ascontiguousarray(V)  # once: sparse products want C order (V may be a slice)
+    r1 = np.zeros(s.size)
+    for a in range(0, T.shape[0], rows):
+        D = T[a:a + rows] @ V
+        D -= U[a:a + rows] * s
+        r1 += np.einsum("ij,ij->j", D, D)
+    r2 = _column_norms_of_difference(T.T @ U, V, s)
+    return np.sqrt((r1 + r2**2) / 2)
 
 
 #: The dense path uses the Gram matrix of the smaller side when k <= min(N_L, N_R) / 2 and
@@ -401,11 +406,12 @@ def _expand(Z: NDArray, V: NDArray | None) -> tuple[NDArray, NDArray, NDArray]:
 def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
                   need: Callable[[NDArray], int], tol_abs: float, max_dim: int,
                   to_lambda: Callable[[float], float], shift: float | None
-                  ) -> tuple[NDArray, NDArray, NDArray, int]:
+                  ) -> tuple[NDArray, NDArray, NDArray, int, NDArray]:
     r"""Block Krylov space of ``apply`` (B) from ``X0``, grown block by block until the top
     ``need(theta)`` Ritz pairs of G have residual norm :math:`\|Gy-\theta y\|\le`
     ``tol_abs`` or the dimension reaches ``max_dim``. Returns the top ``p`` Ritz values
-    (descending), vectors, residual norms, and the dimension.
+    (descending), vectors Y, residual norms, the dimension, and GY (reused by the
+    certificate).
 
     Rayleigh-Ritz on B costs nothing extra: with full reorthogonalization,
     :math:`BV_j = VC + WR` (:func:`_expand`) gives column block j of :math:`H=V^\top BV`
@@ -451,12 +457,11 @@ def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
             theta, Sg = np.linalg.eigh(Y.T @ GY)  # Rayleigh-Ritz with G on span Y
             og = np.argsort(theta)[::-1]
             theta, Sg = theta[og], Sg[:, og]
-            del Y  # (n x p arrays: keep at most three alive)
-            Y = basis @ (S @ Sg)
+            Y = Y @ Sg  # (n x p arrays: keep at most three alive)
             GY = GY @ Sg
             rn = _column_norms_of_difference(GY, Y, theta)
             if np.all(rn[:nd] <= tol_abs) or W.shape[1] == 0 or room <= 0:
-                return theta, Y, rn, dim
+                return theta, Y, rn, dim, GY
         w = min(W.shape[1], room)
         buf[:, dim:dim + w] = W[:, :w]
         H[dim:dim + w, last] = R[:w]
@@ -522,13 +527,14 @@ def _deflated_lanczos_bound(apply: Operator, Q: NDArray, rng: np.random.Generato
     return best
 
 
-def _block_check(G: sp.csr_array, theta: NDArray, Y: NDArray, p: int
-                 ) -> tuple[NDArray, float, float, float]:
+def _block_check(G: sp.csr_array, theta: NDArray, Y: NDArray, p: int,
+                 GY: NDArray | None = None) -> tuple[NDArray, float, float, float]:
     r"""Step 1 of the proof for the top ``p`` Ritz pairs: ``(Q, ||R||_2, orthogonality
     error, need)`` with :math:`R = GQ - Q\,\mathrm{diag}\,\theta` and
-    ``need`` :math:`= \theta_p - \|R\|_2` (every matched eigenvalue is above it)."""
+    ``need`` :math:`= \theta_p - \|R\|_2` (every matched eigenvalue is above it). ``GY``,
+    when given, is the product G Y already at hand."""
     Q = Y[:, :p]
-    R = G @ Q - Q * theta[:p]
+    R = (G @ Q if GY is None else GY[:, :p]) - Q * theta[:p]
     r2 = float(np.sqrt(max(np.linalg.eigvalsh(R.T @ R).max(initial=0.0), 0.0)))
     del R
     orth_err = float(np.abs(Q.T @ Q - np.eye(p)).max(initial=0.0))
@@ -538,16 +544,16 @@ def _block_check(G: sp.csr_array, theta: NDArray, Y: NDArray, p: int
 def certify_top(apply: Operator, to_op: Callable[[float], float],
                 to_lambda: Callable[[float], float], G: sp.csr_array, theta: NDArray,
                 Y: NDArray, p: int, rng: np.random.Generator, delta: float = 1e-10,
-                max_steps: int = 300) -> dict[str, Any]:
+                max_steps: int = 300, GY: NDArray | None = None) -> dict[str, Any]:
     r"""Prove that the top ``p`` Ritz values ``theta`` (vectors ``Y``) of the symmetric G are
     its ``p`` largest eigenvalues, each within :math:`\|R\|_2`, with probability
     ``>= 1 - delta`` (see the module docstring, steps 1-3).
 
     ``apply`` is a PSD operator with the eigenvectors of G whose eigenvalues are an
     increasing function ``to_op`` of those of G (G itself, or :math:`(s_0 I - G)^{-1}`);
-    ``to_lambda`` is its inverse.
+    ``to_lambda`` is its inverse; ``GY`` is G Y if already computed.
     """
-    Q, r2, orth_err, need = _block_check(G, theta, Y, p)
+    Q, r2, orth_err, need = _block_check(G, theta, Y, p, GY)
     if need <= 0:
         return dict(proved=False, reason="theta_p - ||R||_2 <= 0", block_residual=r2,
                     by="lanczos")
@@ -571,7 +577,7 @@ INERTIA_MARGIN = 1e-12
 
 
 def certify_top_inertia(G: sp.csr_array, theta: NDArray, Y: NDArray, p: int,
-                        threads: int = 1) -> dict[str, Any]:
+                        threads: int = 1, GY: NDArray | None = None) -> dict[str, Any]:
     r"""Deterministic version of :func:`certify_top` (no random start, no failure
     probability): step 2 is replaced by a count. With the cut
     :math:`c = (\theta_p - \|R\|_2 + \theta_{p+1})/2` inside the gap after the p-th Ritz
@@ -584,7 +590,7 @@ def certify_top_inertia(G: sp.csr_array, theta: NDArray, Y: NDArray, p: int,
     ``INERTIA_MARGIN`` :math:`\|G\|_\infty`, which the margin
     :math:`\theta_p - \|R\|_2 - c` must exceed. A count above p proves a skipped value
     (``skip_detected``)."""
-    Q, r2, orth_err, need = _block_check(G, theta, Y, p)
+    Q, r2, orth_err, need = _block_check(G, theta, Y, p, GY)
     del Q
     base = dict(by="inertia", p=int(p), block_residual=r2, orthogonality_error=orth_err,
                 theta_p_minus_residual=need, skip_detected=False, failure_probability=0.0)
@@ -702,21 +708,22 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
     theta = Y = rn = None
     for _ in range(attempts):
         t1 = time.perf_counter()
-        theta, Y, rn, dim = _block_krylov(apply, G, X0, p, need, tol_abs, cap, to_lambda,
-                                          shift)
+        theta, Y, rn, dim, GY = _block_krylov(apply, G, X0, p, need, tol_abs, cap,
+                                              to_lambda, shift)
         pc = _choose_p(theta, rn, k, tol_abs, gap_of)
         if not np.all(rn[:k] <= tol_abs):
             cert = dict(proved=False, reason="top-k Ritz pairs did not reach the tolerance",
                         max_residual=float(rn[:k].max()))
         elif by_inertia:
-            cert = certify_top_inertia(G, theta, Y, pc, threads)
+            cert = certify_top_inertia(G, theta, Y, pc, threads, GY)
             if certificate == "auto" and not cert["proved"] and not cert["skip_detected"]:
                 # the count could not be used (no gap, a perturbed pivot): randomized proof
                 cert = dict(certify_top(apply, to_op, to_lambda, G, theta, Y, pc, rng, delta,
-                                        cert_steps), inertia=cert)
+                                        cert_steps, GY), inertia=cert)
         else:
             cert = certify_top(apply, to_op, to_lambda, G, theta, Y, pc, rng, delta,
-                               cert_steps)
+                               cert_steps, GY)
+        del GY
         attempts_log.append(dict(block=int(block), krylov_dim=int(dim),
                                  seconds=time.perf_counter() - t1,
                                  converged=bool(np.all(rn[:k] <= tol_abs)),

@@ -146,9 +146,11 @@ def kappa_rescaled_curve(C: CoOccurrence, kmax: int, chunk: int = 262_144) -> np
     def maxima(F: np.ndarray, scale: np.ndarray, col: np.ndarray) -> np.ndarray:
         best = np.zeros(kmax + 1)
         for i in range(0, F.shape[0], chunk):
-            block = (F[i:i + chunk] * col) / scale[i:i + chunk, None]
-            cum = np.cumsum(block * block, axis=1)
-            best[1:] = np.maximum(best[1:], cum.max(axis=0))
+            block = F[i:i + chunk] * col  # the one temporary of the chunk, updated in place
+            block /= scale[i:i + chunk, None]
+            np.square(block, out=block)
+            np.cumsum(block, axis=1, out=block)
+            best[1:] = np.maximum(best[1:], block.max(axis=0))
         return np.sqrt(best)
 
     a = maxima(U, np.sqrt(C.nu_L), s)
