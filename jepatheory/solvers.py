@@ -9,6 +9,7 @@ Policies are arrays ``pi[s, a]`` (rows sum to 1) or integer arrays of actions
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +17,7 @@ import scipy.sparse.linalg as spla
 from numpy.typing import ArrayLike, NDArray
 
 from ._results import Result
+from ._spmv import matmul
 from .errors import DistributionError, ShapeError
 from .mdp import MDP, _check_distribution
 
@@ -95,10 +97,11 @@ def _solve(M: sp.csr_array, b: NDArray[np.float64], gamma: float) -> NDArray[np.
         return np.asarray(spla.spsolve(sp.csc_array(A), b))
     steps = 1 if gamma == 0 else int(np.ceil(np.log(NEUMANN_TOL) / np.log(gamma)))
     if steps <= NEUMANN_MAX_STEPS:
-        M = sp.csr_array(M)
+        product = matmul(M)  # on MKL's threads with the 'fast' extra
         x = np.array(b, dtype=float)
         for _ in range(steps):  # Horner: x <- b + gamma M x, T times
-            x = b + gamma * (M @ x)
+            x = product(gamma * x)
+            x += b
         return x
     A = sp.csr_array(sp.identity(n, format="csr") - gamma * M)
     x, info = spla.gmres(A, b, rtol=1e-12, atol=0.0, restart=50, maxiter=2000)
@@ -114,11 +117,15 @@ def policy_evaluation(mdp: MDP, pi: ArrayLike) -> NDArray[np.float64]:
     return _solve(P_pi, r_pi, mdp.gamma)
 
 
-def q_from_v(mdp: MDP, V: NDArray[np.float64]) -> NDArray[np.float64]:
-    r""":math:`Q(s,a) = r(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')`, shape ``(N, m)``."""
+def q_from_v(mdp: MDP, V: NDArray[np.float64],
+             product: Callable[[NDArray], NDArray] | None = None) -> NDArray[np.float64]:
+    r""":math:`Q(s,a) = r(s,a) + \gamma \sum_{s'} P(s'|s,a) V(s')`, shape ``(N, m)``.
+    ``product`` computes :math:`P_{sa}x` (default ``mdp.P_sa @ x``; value iteration passes
+    a multithreaded one, :func:`jepatheory._spmv.matmul`)."""
     # gamma scales V (N entries) rather than PV (N m); one N x m array per call, updated in
     # place (value iteration calls this on every sweep)
-    Q = np.asarray(mdp.P_sa @ (mdp.gamma * np.asarray(V, dtype=float)), dtype=float)
+    x = mdp.gamma * np.asarray(V, dtype=float)
+    Q = np.asarray(mdp.P_sa @ x if product is None else product(x), dtype=float)
     Q = Q.reshape(mdp.n_states, mdp.n_actions)
     Q += mdp.r
     return Q
@@ -161,14 +168,15 @@ def value_iteration(mdp: MDP, tol: float = 1e-10, max_iter: int = 100_000,
     thresh = tol * (1 - g) / (2 * g) if g > 0 else np.inf
     it = 0
     res = np.inf
+    product = matmul(mdp.P_sa)  # on MKL's threads with the 'fast' extra
     for it in range(1, max_iter + 1):
-        Q = q_from_v(mdp, V)
+        Q = q_from_v(mdp, V, product)
         V_new = row_max(Q)
         res = float(np.max(np.abs(V_new - V)))
         V = V_new
         if res <= thresh:
             break
-    Q = q_from_v(mdp, V)
+    Q = q_from_v(mdp, V, product)
     return PlanResult(V=V, Q=Q, policy=np.argmax(Q, axis=1), iterations=it,
                       method="value_iteration", residual=res)
 

@@ -84,6 +84,7 @@ from numpy.typing import NDArray
 
 from ._factor import BACKENDS, Factor, factor_shifted, inertia_shifted, pardiso_available
 from ._results import Result
+from ._spmv import matmul
 from .errors import MissingExtraError, SpectrumError, SpectrumWarning
 
 __all__ = ["Spectrum", "top_singular", "canonical_signs", "certify_top",
@@ -246,8 +247,8 @@ def _norm_upper(G: sp.csr_array) -> float:
 
 
 # --------------------------------------------------------------------------- operators
-def _lambda_max_upper(G: sp.csr_array, rng: np.random.Generator,
-                      steps: int = 40) -> tuple[float, dict[str, float]]:
+def _lambda_max_upper(G: sp.csr_array, rng: np.random.Generator, steps: int = 40,
+                      gmul: Operator | None = None) -> tuple[float, dict[str, float]]:
     r"""A rigorous upper bound on :math:`\lambda_{\max}(G)`: :math:`\|G\|_\infty`, or,
     when G is entrywise nonnegative (always for a co-occurrence matrix), the
     Collatz-Wielandt bound :math:`\max_i (Gx)_i/x_i` at a positive x built from a short
@@ -258,6 +259,7 @@ def _lambda_max_upper(G: sp.csr_array, rng: np.random.Generator,
     if G.nnz == 0 or G.data.min() < 0:
         return inf_norm, info
     steps = max(1, min(steps, n))
+    gmul = gmul or (lambda X: G @ X)
     v = rng.standard_normal(n)
     v /= np.linalg.norm(v)
     V = np.empty((n, steps), order="F")  # columns touched only when used
@@ -265,7 +267,7 @@ def _lambda_max_upper(G: sp.csr_array, rng: np.random.Generator,
     b, v_prev, m = 0.0, np.zeros(n), 0
     for j in range(steps):
         V[:, j] = v
-        w = G @ v - b * v_prev
+        w = gmul(v) - b * v_prev
         alpha[j] = w @ v
         w -= alpha[j] * v
         w -= V[:, :j + 1] @ (V[:, :j + 1].T @ w)
@@ -279,8 +281,8 @@ def _lambda_max_upper(G: sp.csr_array, rng: np.random.Generator,
     x = np.abs(V[:, :m] @ vecs[:, -1])
     x += 1e-8 * x.max()
     for _ in range(3):  # a few power steps smooth x toward the Perron vector
-        x = G @ x + 1e-12 * x.max()
-    cw = float(np.max((G @ x) / x))
+        x = gmul(x) + 1e-12 * x.max()
+    cw = float(np.max(gmul(x) / x))
     info.update(lanczos=float(vals[-1]), collatz_wielandt=cw)
     return min(inf_norm, cw), info
 
@@ -316,7 +318,8 @@ class _ShiftInvert:
 
 
 def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExecutor | None,
-                  threads: int, backend: str = "auto") -> tuple[_ShiftInvert, dict]:
+                  threads: int, backend: str = "auto", gmul: Operator | None = None
+                  ) -> tuple[_ShiftInvert, dict]:
     r"""Factor :math:`s_0 I - G` with :math:`s_0` just above :math:`\lambda_{\max}(G)`.
 
     First try :math:`s_0 = \min(b, \theta(1 + 2\cdot 10^{-3}))(1 + 10^{-6})` with b a
@@ -325,7 +328,7 @@ def _shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExe
     definite by the bound alone; otherwise the factorization proves it (a completed
     Cholesky, or an :math:`LDL^\top` with no nonpositive pivot), and if it does not,
     refactor at :math:`s_0 = b(1 + 10^{-6})`. A tight :math:`s_0` keeps the gaps of B wide."""
-    upper, binfo = _lambda_max_upper(G, rng)
+    upper, binfo = _lambda_max_upper(G, rng, gmul=gmul)
     guess = binfo.get("lanczos", upper) * (1 + 2e-3)
     shifts = [min(upper, guess) * (1 + 1e-6) + 1e-300]
     if guess < upper:
@@ -403,13 +406,13 @@ def _expand(Z: NDArray, V: NDArray | None) -> tuple[NDArray, NDArray, NDArray]:
     return W, C, R
 
 
-def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
+def _block_krylov(apply: Operator, gmul: Operator, X0: NDArray, p: int,
                   need: Callable[[NDArray], int], tol_abs: float, max_dim: int,
                   to_lambda: Callable[[float], float], shift: float | None
                   ) -> tuple[NDArray, NDArray, NDArray, int, NDArray]:
-    r"""Block Krylov space of ``apply`` (B) from ``X0``, grown block by block until the top
-    ``need(theta)`` Ritz pairs of G have residual norm :math:`\|Gy-\theta y\|\le`
-    ``tol_abs`` or the dimension reaches ``max_dim``. Returns the top ``p`` Ritz values
+    r"""Block Krylov space of ``apply`` (B) from ``X0`` (``gmul`` computes G X), grown block
+    by block until the top ``need(theta)`` Ritz pairs of G have residual norm
+    :math:`\|Gy-\theta y\|\le` ``tol_abs`` or the dimension reaches ``max_dim``. Returns the top ``p`` Ritz values
     (descending), vectors Y, residual norms, the dimension, and GY (reused by the
     certificate).
 
@@ -444,7 +447,7 @@ def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
         nd = need(theta)
         room = max_dim - dim
         if W.shape[1]:
-            E = W if shift is None else shift * W - G @ W
+            E = W if shift is None else shift * W - gmul(W)
             RS = R @ S[last]
             est = np.sqrt(np.clip(np.einsum("ij,ij->j", RS, (E.T @ E) @ RS), 0.0, None))
             if shift is not None:
@@ -453,7 +456,7 @@ def _block_krylov(apply: Operator, G: sp.csr_array, X0: NDArray, p: int,
             est = np.zeros(mu.size)
         if np.all(est[:nd] <= tol_abs) or W.shape[1] == 0 or room <= 0:
             Y = basis @ S
-            GY = G @ Y
+            GY = gmul(Y)
             theta, Sg = np.linalg.eigh(Y.T @ GY)  # Rayleigh-Ritz with G on span Y
             og = np.argsort(theta)[::-1]
             theta, Sg = theta[og], Sg[:, og]
@@ -648,10 +651,11 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
     t0 = time.perf_counter()
     G, right = gram(Tc)
     n = G.shape[0]
+    gmul = matmul(G)  # G @ X on MKL's threads with the 'fast' extra, else SciPy
     info.update(gram_side="right (T^T T)" if right else "left (T T^T)", gram_nnz=int(G.nnz),
                 gram_seconds=time.perf_counter() - t0)
     if method == "sparse":
-        op, finfo = _shift_invert(G, rng, pool, threads, factorization)
+        op, finfo = _shift_invert(G, rng, pool, threads, factorization, gmul)
         info.update(finfo)
         apply: Operator = op
         to_lambda: Callable[[float], float] = op.to_lambda
@@ -666,7 +670,7 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
         shift: float | None = op.s0
     else:
         def apply(X: NDArray) -> NDArray:
-            return G @ X
+            return gmul(X)
 
         def to_lambda(u: float) -> float:
             return u
@@ -708,7 +712,7 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
     theta = Y = rn = None
     for _ in range(attempts):
         t1 = time.perf_counter()
-        theta, Y, rn, dim, GY = _block_krylov(apply, G, X0, p, need, tol_abs, cap,
+        theta, Y, rn, dim, GY = _block_krylov(apply, gmul, X0, p, need, tol_abs, cap,
                                               to_lambda, shift)
         pc = _choose_p(theta, rn, k, tol_abs, gap_of)
         if not np.all(rn[:k] <= tol_abs):
