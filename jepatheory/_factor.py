@@ -27,8 +27,10 @@ perturb (``iparm(14) > 0``) voids it, and the caller keeps a margin for rounding
 from __future__ import annotations
 
 import ctypes
+import glob
 import importlib
 import os
+import sys
 import time
 import weakref
 from dataclasses import dataclass
@@ -56,11 +58,31 @@ _IPARM = {1: 1, 2: 3, 18: -1, 24: 1, 25: 1}
 _NOT_DEFINITE = -4
 
 
+def _mkl_runtime_guess() -> str | None:
+    """Where pip's ``mkl`` package puts the MKL runtime (``<prefix>/lib`` or
+    ``<prefix>/Library/bin``): a flat lookup, so that importing pypardiso does not search
+    the whole installation tree for it (about a second)."""
+    for pattern in ("lib/libmkl_rt.so*", "lib/libmkl_rt*.dylib", "Library/bin/mkl_rt*.dll"):
+        found = sorted(glob.glob(os.path.join(sys.prefix, pattern)), key=len)
+        if found:
+            return found[0]
+    return None
+
+
 def _pypardiso() -> Any | None:
+    if "pypardiso" in sys.modules:
+        return sys.modules["pypardiso"]
+    key = "PYPARDISO_MKL_RT"
+    guess = None if os.environ.get(key) else _mkl_runtime_guess()
+    if guess:
+        os.environ[key] = guess
     try:
         return importlib.import_module("pypardiso")
     except (ImportError, OSError):  # not installed, or no MKL runtime for this machine
         return None
+    finally:
+        if guess:
+            os.environ.pop(key, None)
 
 
 def pardiso_available() -> bool:
