@@ -476,3 +476,21 @@ def test_auto_certificate_on_a_large_grid_is_the_inertia_count():
     assert s.certified and s.certificate["check"]["by"] == "inertia"
     ref = slip_grid_singular_values(150, 150, 0.1)[:8]
     assert np.max(np.abs(s.singular_values - ref)) <= 1e-9
+
+
+@needs_pardiso
+def test_auto_falls_back_to_lanczos_when_the_count_cannot_be_used(monkeypatch):
+    """A cut closer to the spectrum than the rounding allowance voids the count: 'auto'
+    then proves the answer the randomized way and keeps the inertia attempt's record."""
+    from jepatheory import spectrum as spectrum_module
+
+    monkeypatch.setattr(spectrum_module, "INERTIA_MARGIN", 1.0)
+    C = CoOccurrence(grid(150, 150, slip=0.1))
+    s = top_singular(C.T, 8)
+    chk = s.certificate["check"]
+    assert s.certified and chk["by"] == "lanczos"
+    assert chk["inertia"]["by"] == "inertia" and not chk["inertia"]["proved"]
+    assert s.certificate["failure_probability"] == 1e-10
+    with pytest.warns(SpectrumWarning):  # forced inertia: no fallback, not certified
+        f = top_singular(C.T, 8, certificate="inertia", attempts=1)
+    assert not f.certified
