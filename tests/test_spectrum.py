@@ -311,19 +311,25 @@ def test_sparse_spectrum_same_with_either_factorization(backend):
     assert np.max(np.abs(spec.singular_values - ref)) <= 1e-9
 
 
-def test_unknown_factorization_and_missing_extra_are_typed_errors(monkeypatch):
+@pytest.mark.parametrize("option, bad, needs_extra",
+                         [("factorization", "lapack", "pardiso"),
+                          ("certificate", "coin", "inertia")])
+def test_unknown_options_and_missing_extra_are_typed_errors(monkeypatch, option, bad,
+                                                            needs_extra):
     from jepatheory import _factor
     from jepatheory.errors import MissingExtraError
 
     C = CoOccurrence(grid(10, 10, slip=0.1))
-    with pytest.raises(SpectrumError, match="lapack"):
-        top_singular(C.T, 3, method="sparse", factorization="lapack")
+    with pytest.raises(SpectrumError, match=bad):
+        top_singular(C.T, 3, method="sparse", **{option: bad})
     monkeypatch.setattr(_factor, "_pypardiso", lambda: None)
     with pytest.raises(MissingExtraError, match="fast"):
-        top_singular(C.T, 3, method="sparse", factorization="pardiso")
-    # auto falls back to SuperLU without the extra
+        top_singular(C.T, 3, method="sparse", **{option: needs_extra})
+    # auto without the extra: SuperLU and the randomized certificate
     G, _ = gram(C.T)
     assert _factor.factor_shifted(G, 1.01, "auto").backend == "superlu"
+    s = top_singular(C.T, 3, method="sparse")
+    assert s.certified and s.certificate["check"]["by"] == "lanczos"
 
 
 @pytest.mark.parametrize("env, k", [("four-rooms", 16), ("block-mdp", 8), ("block-mdp", 40),
@@ -451,21 +457,6 @@ def test_inertia_certificate_detects_a_skipped_copy(method):
     assert chk["by"] == "inertia"
     assert chk.get("skip_detected") or chk.get("reason")
     assert any(issubclass(w.category, SpectrumWarning) for w in rec)
-
-
-def test_certificate_option_errors(monkeypatch):
-    from jepatheory import _factor
-    from jepatheory.errors import MissingExtraError
-
-    C = CoOccurrence(grid(10, 10, slip=0.1))
-    with pytest.raises(SpectrumError, match="certificate"):
-        top_singular(C.T, 3, method="sparse", certificate="coin")
-    monkeypatch.setattr(_factor, "_pypardiso", lambda: None)
-    with pytest.raises(MissingExtraError, match="fast"):
-        top_singular(C.T, 3, method="sparse", certificate="inertia")
-    # auto without the extra: the randomized certificate
-    s = top_singular(C.T, 3, method="sparse")
-    assert s.certified and s.certificate["check"]["by"] == "lanczos"
 
 
 @needs_pardiso
