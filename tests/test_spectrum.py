@@ -350,8 +350,9 @@ def test_dense_gram_path_matches_the_full_svd(env, k):
     assert spec.residuals.max() < 1e-12 and spec.certified
 
 
-def test_cli_spectrum_factorization_option(capsys):
-    """`jepatheory spectrum --factorization` picks the backend and reports it in the JSON."""
+def test_cli_spectrum_factorization_and_certificate_options(capsys):
+    """`jepatheory spectrum --factorization/--certificate` pick the backend and the proof
+    and report both in the JSON."""
     import json
 
     from jepatheory.cli import main
@@ -361,14 +362,17 @@ def test_cli_spectrum_factorization_option(capsys):
     assert main(argv + ["--factorization", "superlu"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["factorization"] == "superlu" and out["certified"] is True
+    assert out["certificate_by"] == "lanczos" and out["failure_probability"] == 1e-10
     if pardiso_available():
-        assert main(argv + ["--factorization", "pardiso"]) == 0
+        assert main(argv + ["--factorization", "pardiso", "--certificate", "inertia"]) == 0
         out2 = json.loads(capsys.readouterr().out)
-        assert out2["factorization"] == "pardiso"
+        assert out2["factorization"] == "pardiso" and out2["certificate_by"] == "inertia"
+        assert out2["failure_probability"] == 0.0
         assert np.allclose(out2["singular_values"], out["singular_values"], atol=1e-9)
-    with pytest.raises(SystemExit) as exc:  # argparse: a one-line usage error
-        main(argv + ["--factorization", "lu"])
-    assert exc.value.code == 2
+    for bad in (["--factorization", "lu"], ["--certificate", "coin"]):
+        with pytest.raises(SystemExit) as exc:  # argparse: a one-line usage error
+            main(argv + bad)
+        assert exc.value.code == 2
 
 
 @settings(max_examples=40, deadline=None)

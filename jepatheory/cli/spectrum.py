@@ -8,7 +8,7 @@ import numpy as np
 from .._factor import BACKENDS
 from .._results import table
 from ..cooccurrence import CoOccurrence
-from ..spectrum import METHODS
+from ..spectrum import CERTIFICATES, METHODS
 from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
                       print_json, say, write_csv)
 
@@ -20,7 +20,8 @@ examples:
 
 JSON keys: singular_values (descending, top k), tail (tail_k for k = 0..K), frobenius_sq,
 n_left, n_right (support sizes), residuals (error bound per singular value), method,
-certified, uncovered, unreachable, env.
+certified, certificate_by (dense / inertia / lanczos), failure_probability, uncovered,
+unreachable, env.
 """
 
 
@@ -39,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="sparse method: factorization of s0 I - G; pardiso (multithreaded "
                         "Cholesky, needs the 'fast' extra) or superlu; auto takes pardiso "
                         "when installed and G has >= 20000 rows")
+    p.add_argument("--certificate", choices=list(CERTIFICATES), default="auto",
+                   help="sparse/matvec methods: how 'no singular value skipped' is proved; "
+                        "inertia (deterministic count of the eigenvalues above a cut, "
+                        "needs the 'fast' extra), lanczos (randomized, failure probability "
+                        "1e-10); auto takes inertia where PARDISO factors")
     add_output_args(p)
     p.add_argument("--csv", metavar="FILE", help="write i, sigma_i, residual_i, tail_i as CSV")
     p.add_argument("--plot", metavar="FILE", help="plot spectrum and tail (needs 'plot' extra)")
@@ -46,19 +52,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def spectrum_payload(C: CoOccurrence, k: int, method: str = "auto", seed: int = 0,
-                     factorization: str = "auto") -> dict:
+                     factorization: str = "auto", certificate: str = "auto") -> dict:
     k = min(k, min(C.n_left, C.n_right))
     kw: dict = {}
     if seed != 0:
         kw["seed"] = seed
     if factorization != "auto":
         kw["factorization"] = factorization
+    if certificate != "auto":
+        kw["certificate"] = certificate
     s = C.spectrum(k, method=method, **kw)
     return dict(env=env_info(C.mdp), k=k, singular_values=s.singular_values,
                 tail=s.tail, frobenius_sq=s.frobenius_sq, n_left=C.n_left, n_right=C.n_right,
                 residuals=s.residuals, max_error=s.max_error, method=s.method,
                 certified=s.certified, certificate=s.certificate, seconds=s.seconds,
                 factorization=s.certificate.get("factorization"),
+                certificate_by="dense" if s.method == "dense" else
+                s.certificate.get("check", {}).get("by"),
+                failure_probability=s.certificate.get("failure_probability"),
                 uncovered=int(C.uncovered.size), unreachable=int(C.unreachable.size))
 
 
@@ -71,7 +82,8 @@ def spectrum_rows(payload: dict) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     mdp, nu = load_env(args)
     C = CoOccurrence(mdp, nu)
-    payload = spectrum_payload(C, args.k, args.method, args.seed, args.factorization)
+    payload = spectrum_payload(C, args.k, args.method, args.seed, args.factorization,
+                               args.certificate)
     if args.csv:
         write_csv(args.csv, spectrum_rows(payload))
     if args.plot:
@@ -84,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     say(args, f"T: {C.n_left} x {C.n_right} on the supports, ||T||_F^2 = "
         f"{payload['frobenius_sq']:.6g}; uncovered pairs {payload['uncovered']}, "
         f"unreachable states {payload['unreachable']}")
-    say(args, f"method {payload['method']}, certified={payload['certified']}, "
+    say(args, f"method {payload['method']}, certified={payload['certified']} (by "
+        f"{payload['certificate_by']}, failure probability "
+        f"{payload['failure_probability']}), "
         f"max error bound {payload['max_error']:.2e}, {payload['seconds']:.2f}s")
     say(args, table(spectrum_rows(payload)))
     say(args, f"tail_0 = {float(np.asarray(payload['tail'])[0]):.6g}")
