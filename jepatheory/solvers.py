@@ -27,6 +27,7 @@ __all__ = [
     "policy_evaluation",
     "q_from_v",
     "row_max",
+    "greedy_policy",
     "value_iteration",
     "policy_iteration",
     "optimal_policy",
@@ -131,6 +132,22 @@ def q_from_v(mdp: MDP, V: NDArray[np.float64],
     return Q
 
 
+#: Actions within this fraction of max|Q| of the best are ties (rounding-level differences,
+#: e.g. from the order of floating-point sums in a threaded product, must not change pi).
+TIE_REL = 1e-12
+
+
+def greedy_policy(Q: NDArray[np.float64], rel: float = TIE_REL) -> NDArray[np.int64]:
+    """The greedy deterministic policy of ``Q`` (N, m): in each state the lowest action
+    index among those within ``rel * max(1, max|Q|)`` of the best value, so that rounding
+    noise cannot flip a tie."""
+    if Q.shape[1] == 0:
+        return np.zeros(Q.shape[0], dtype=np.int64)
+    scale = max(1.0, float(np.max(np.abs(Q), initial=0.0)))
+    top = row_max(Q)
+    return np.argmax(Q >= (top - rel * scale)[:, None], axis=1).astype(np.int64)
+
+
 def row_max(Q: NDArray[np.float64]) -> NDArray[np.float64]:
     """``Q.max(axis=1)`` for an ``(N, m)`` array; for few actions a running
     :func:`numpy.maximum` over the columns, several times faster than numpy's reduction
@@ -146,7 +163,8 @@ def row_max(Q: NDArray[np.float64]) -> NDArray[np.float64]:
 
 @dataclass(frozen=True, repr=False)
 class PlanResult(Result):
-    """Optimal values and a greedy deterministic policy (ties: lowest action index)."""
+    """Optimal values and a greedy deterministic policy (ties, up to :data:`TIE_REL` of
+    max|Q|: lowest action index; :func:`greedy_policy`)."""
 
     V: NDArray[np.float64]
     Q: NDArray[np.float64]
@@ -177,7 +195,7 @@ def value_iteration(mdp: MDP, tol: float = 1e-10, max_iter: int = 100_000,
         if res <= thresh:
             break
     Q = q_from_v(mdp, V, product)
-    return PlanResult(V=V, Q=Q, policy=np.argmax(Q, axis=1), iterations=it,
+    return PlanResult(V=V, Q=Q, policy=greedy_policy(Q), iterations=it,
                       method="value_iteration", residual=res)
 
 
@@ -198,7 +216,7 @@ def policy_iteration(mdp: MDP, pi0: ArrayLike | None = None, max_iter: int = 100
         improve = best > cur + 1e-12 * (1 + np.abs(cur))
         if not improve.any():
             break
-        pi = np.where(improve, np.argmax(Q, axis=1), pi)
+        pi = np.where(improve, greedy_policy(Q), pi)
         V = policy_evaluation(mdp, pi)
     Q = q_from_v(mdp, V)
     res = float(np.max(np.abs(row_max(Q) - V)))

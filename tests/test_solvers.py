@@ -20,6 +20,7 @@ from jepatheory.solvers import (
     policy_evaluation,
     policy_iteration,
     policy_kernel,
+    greedy_policy,
     q_from_v,
     row_max,
     value_iteration,
@@ -238,3 +239,18 @@ def test_row_max_equals_numpy_max(N, m, seed):
     Q = rng.normal(size=(N, m))
     Q.ravel()[rng.integers(N * m, size=2)] = [np.nan, np.inf][seed % 2]
     np.testing.assert_array_equal(row_max(Q), Q.max(axis=1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 6), st.integers(0, 10**6))
+def test_greedy_policy_ignores_rounding_noise_on_ties(N, m, seed):
+    """Rows with tied best actions keep the lowest tied index under 1e-15 relative noise;
+    rows with a clear best action get numpy's argmax."""
+    rng = np.random.default_rng(seed)
+    Q = rng.integers(0, 3, size=(N, m)).astype(float) * 10.0  # many exact ties
+    noisy = Q + 1e-15 * 30.0 * rng.standard_normal(Q.shape)
+    first_best = np.argmax(Q == Q.max(axis=1, keepdims=True), axis=1)
+    np.testing.assert_array_equal(greedy_policy(Q), first_best)
+    np.testing.assert_array_equal(greedy_policy(noisy), first_best)
+    clear = rng.normal(size=(N, m))
+    np.testing.assert_array_equal(greedy_policy(clear), np.argmax(clear, axis=1))

@@ -36,3 +36,19 @@ def test_shape_mismatch_is_scipys_error_and_no_extra_means_scipy(monkeypatch):
     f = matmul(A, min_nnz=0)
     x = np.arange(20.0)
     np.testing.assert_array_equal(f(x), A @ x)
+
+
+def test_value_iteration_same_with_and_without_threaded_products(monkeypatch):
+    """Value iteration on a kernel large enough for the threaded path (>= MIN_NNZ entries)
+    gives the values and the policy of SciPy's single-threaded products."""
+    from jepatheory.envs import grid
+    from jepatheory.solvers import value_iteration
+
+    mdp = grid(300, 300, slip=0.1)
+    assert mdp.P_sa.nnz >= 1_000_000
+    fast = value_iteration(mdp, tol=1e-8)
+    monkeypatch.setattr(_factor, "_pypardiso", lambda: None)
+    slow = value_iteration(mdp, tol=1e-8)
+    assert fast.iterations == slow.iterations
+    np.testing.assert_allclose(fast.V, slow.V, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(fast.policy, slow.policy)
