@@ -349,6 +349,7 @@ def test_bench_bound_quick_reports_computed_constants(capsys):
     assert main(["bench", "bound", "--quick", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_states"] == 40_000 and out["K"] == 16 and out["certified"]
+    assert isinstance(out["fast_extra_installed"], bool) and out["factorization"]
     assert {s["stage"] for s in out["stages"]} >= {"spectrum k=16", "pi* value iteration",
                                                    "bound table + scan"}
     mdp = grid(200, 200, slip=0.1)

@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from .._factor import pardiso_available
 from .._results import table
 
 
@@ -91,7 +92,9 @@ def run(args: argparse.Namespace) -> int:
                    kappa_K=float(kap[K]), v=pv.v, v_method=pv.method, Lc=pv.Lc,
                    k_star_by_n=curve.k_star_by_n, trivial_bound=curve.trivial_bound,
                    nonvacuous_from=curve.scan.nonvacuous_from if curve.scan else None,
-                   crossover=curve.scan.statement if curve.scan else None, rows=rows_k)
+                   crossover=curve.scan.statement if curve.scan else None, rows=rows_k,
+                   fast_extra_installed=pardiso_available(),
+                   factorization=spec.certificate.get("factorization"))
     if args.json:
         print_json(payload)
         return 0
@@ -110,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     print(table(rows_k, ["n", "k", "tail", "kappa", "dev", "R4_T4", "R4_T4b", "R4", "R_T5",
                          "vacuous"]))
     print(f"k*(n): {curve.k_star_by_n}")
+    if not payload["fast_extra_installed"]:
+        print("note: the 'fast' extra is not installed (pip install 'jepatheory[fast]'): "
+              "SuperLU factors on one core, the certificate is the randomized Lanczos one "
+              "and sparse products run single-threaded; expect several times the target")
     if curve.scan:
         print(curve.scan.statement)
     return 0
