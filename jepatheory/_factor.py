@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from .errors import MissingExtraError, SpectrumError
 
 __all__ = ["Factor", "Inertia", "factor_shifted", "inertia_shifted", "pardiso_available",
-           "BACKENDS", "PARDISO_MIN_N"]
+           "require_pardiso", "BACKENDS", "PARDISO_MIN_N"]
 
 #: Accepted values of ``backend``.
 BACKENDS = ("auto", "pardiso", "superlu")
@@ -69,25 +69,45 @@ def _mkl_runtime_guess() -> str | None:
     return None
 
 
+class _mkl_runtime_path:
+    """Within the block pypardiso is told where the MKL runtime is (``PYPARDISO_MKL_RT``),
+    unless the user set it; without it pypardiso searches the installation tree (about a
+    second, at import and for every solver)."""
+
+    KEY = "PYPARDISO_MKL_RT"
+
+    def __init__(self, path: str | None) -> None:
+        self.path = None if os.environ.get(self.KEY) else path
+
+    def __enter__(self) -> None:
+        if self.path:
+            os.environ[self.KEY] = self.path
+
+    def __exit__(self, *exc: object) -> None:
+        if self.path:
+            os.environ.pop(self.KEY, None)
+
+
 def _pypardiso() -> Any | None:
     if "pypardiso" in sys.modules:
         return sys.modules["pypardiso"]
-    key = "PYPARDISO_MKL_RT"
-    guess = None if os.environ.get(key) else _mkl_runtime_guess()
-    if guess:
-        os.environ[key] = guess
     try:
-        return importlib.import_module("pypardiso")
+        with _mkl_runtime_path(_mkl_runtime_guess()):
+            return importlib.import_module("pypardiso")
     except (ImportError, OSError):  # not installed, or no MKL runtime for this machine
         return None
-    finally:
-        if guess:
-            os.environ.pop(key, None)
 
 
 def pardiso_available() -> bool:
     """True when the ``fast`` extra (pypardiso with an MKL runtime) can be used."""
     return _pypardiso() is not None
+
+
+def require_pardiso(what: str) -> None:
+    """Raise :class:`MissingExtraError` naming ``what`` unless PARDISO can be used."""
+    if not pardiso_available():
+        raise MissingExtraError(f"{what} needs PARDISO, which is not installed: install "
+                                "the 'fast' extra, e.g. pip install 'jepatheory[fast]'")
 
 
 @dataclass
@@ -201,16 +221,9 @@ def _new_solver(pyp: Any, mtype: int = 2) -> Any:
     indefinite (-2, Bunch-Kaufman :math:`LDL^\top`) matrix. The library path is the one
     pypardiso found at import, so the constructor does not search the installation tree
     again (about a second)."""
-    key = "PYPARDISO_MKL_RT"
     path = getattr(getattr(getattr(pyp, "ps", None), "libmkl", None), "_name", None)
-    saved = os.environ.get(key)
-    if saved is None and path:
-        os.environ[key] = path
-    try:
+    with _mkl_runtime_path(path):
         return pyp.PyPardisoSolver(mtype=mtype)
-    finally:
-        if saved is None:
-            os.environ.pop(key, None)
 
 
 def _upper(G: sp.csr_array, s0: float) -> sp.csr_matrix:
@@ -274,9 +287,7 @@ def inertia_shifted(G: sp.csr_array, c: float, threads: int = 1) -> Inertia:
     r"""Count the eigenvalues of the sparse symmetric G above ``c``: the negative pivots of
     PARDISO's symmetric indefinite factorization of :math:`cI - G` (Sylvester's law of
     inertia). The factor is freed at once. Needs the ``fast`` extra."""
-    if not pardiso_available():
-        raise MissingExtraError("pypardiso is not installed: install the 'fast' extra, "
-                                "e.g. pip install 'jepatheory[fast]'")
+    require_pardiso("the inertia count")
     pyp = _pypardiso()
     t0 = time.perf_counter()
     A = _upper(G, c)
@@ -309,8 +320,6 @@ def factor_shifted(G: sp.csr_array, s0: float, backend: str = "auto", inertia: b
         backend = "pardiso" if G.shape[0] >= PARDISO_MIN_N and pardiso_available() \
             else "superlu"
     if backend == "pardiso":
-        if not pardiso_available():
-            raise MissingExtraError("pypardiso is not installed: install the 'fast' extra, "
-                                    "e.g. pip install 'jepatheory[fast]'")
+        require_pardiso("factorization='pardiso'")
         return _pardiso(G, s0, threads)
     return _superlu(G, s0, inertia)

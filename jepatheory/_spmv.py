@@ -2,8 +2,9 @@ r"""Multithreaded sparse products :math:`AX` through Intel MKL's inspector-execu
 BLAS, when the ``fast`` extra (pypardiso, which brings the MKL runtime) is installed.
 
 SciPy's sparse products run on one core. :func:`matmul` returns a function
-``X -> A @ X`` (``X`` a vector or a matrix in either memory order) that uses MKL's ``mkl_sparse_d_mv`` / ``mkl_sparse_d_mm`` on all threads
-when MKL is available and the matrix is large enough to gain from it
+``X -> A @ X`` (``X`` a vector or a matrix in either memory order) that uses MKL's
+``mkl_sparse_d_mv`` / ``mkl_sparse_d_mm`` on all threads when MKL is available and the
+matrix is large enough to gain from it
 (:data:`MIN_NNZ` stored entries), and plain SciPy otherwise; the values agree up to the
 order of the floating-point sums. The MKL handle is freed with the returned function.
 """
@@ -83,7 +84,7 @@ def matmul(A: Any, min_nnz: int = MIN_NNZ
 
     def product(X: NDArray[np.float64]) -> NDArray[np.float64]:
         X = np.asarray(X, dtype=np.float64)
-        if X.shape[0] != cols or X.ndim not in (1, 2):
+        if X.ndim not in (1, 2) or X.shape[0] != cols:
             return fallback(X)  # SciPy's own shape error
         if X.ndim == 1:
             x = np.ascontiguousarray(X)
@@ -97,9 +98,9 @@ def matmul(A: Any, min_nnz: int = MIN_NNZ
             else:
                 X = np.ascontiguousarray(X)
                 layout, ld_x, ld_y, order = _ROW_MAJOR, k, k, "C"
-            y = np.empty((rows, k), order=order)
             if k == 0 or rows == 0:
                 return np.zeros((rows, k))
+            y = np.empty((rows, k), order=order)
             status = lib.mkl_sparse_d_mm(op, 1.0, handle, descr, layout, X.ctypes.data,
                                          ctypes.c_int(k), ctypes.c_int(max(ld_x, 1)), 0.0,
                                          y.ctypes.data, ctypes.c_int(max(ld_y, 1)))

@@ -82,10 +82,10 @@ import scipy.linalg.blas as _blas
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from ._factor import BACKENDS, Factor, factor_shifted, inertia_shifted, pardiso_available
+from ._factor import BACKENDS, Factor, factor_shifted, inertia_shifted, require_pardiso
 from ._results import Result
 from ._spmv import matmul
-from .errors import MissingExtraError, SpectrumError, SpectrumWarning
+from .errors import SpectrumError, SpectrumWarning
 
 __all__ = ["Spectrum", "top_singular", "canonical_signs", "certify_top",
            "certify_top_inertia", "gram", "DENSE_MAX_ENTRIES", "METHODS", "CERTIFICATES"]
@@ -869,9 +869,8 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
     if certificate not in CERTIFICATES:
         raise SpectrumError(f"top_singular: unknown certificate {certificate!r} "
                             f"({', '.join(CERTIFICATES)})")
-    if certificate == "inertia" and not pardiso_available():
-        raise MissingExtraError("top_singular: certificate='inertia' needs PARDISO: install "
-                                "the 'fast' extra, e.g. pip install 'jepatheory[fast]'")
+    if certificate == "inertia":
+        require_pardiso("top_singular: certificate='inertia'")
     if factorization not in BACKENDS:
         raise SpectrumError(f"top_singular: unknown factorization {factorization!r} "
                             f"({', '.join(BACKENDS)})")

@@ -70,7 +70,11 @@ def count_failure(nu_L: ArrayLike, n: int) -> float:
     r""":math:`N_L e^{-n\min\nu/8}`: probability that some covered pair gets
     :math:`n(s,a) < n\nu(s,a)/2`."""
     nu_L = np.asarray(nu_L, dtype=float)
-    return float(nu_L.size * math.exp(-n * float(nu_L.min()) / 8))
+    return _count_failure_at(nu_L.size, float(nu_L.min()), n)
+
+
+def _count_failure_at(n_left: int, nu_min: float, n: int) -> float:
+    return float(n_left * math.exp(-n * nu_min / 8))
 
 
 @dataclass(frozen=True, repr=False)
@@ -95,7 +99,7 @@ class T5Bound(Result):
 class _T5Parts:
     """The n-free ingredients of :func:`t5_bound` (computed once for a grid of n)."""
 
-    nu_cov: NDArray[np.float64]  # nu on the covered pairs
+    nu_min: float  # smallest nu on the covered pairs
     a_log2: NDArray[np.float64]  # a_sa log 2 on the covered pairs
     inv_nu: NDArray[np.float64]  # 4 / nu on the covered pairs: w^2 = (a log 2 + L) 4/(n nu)
     d_cov: NDArray[np.float64]  # d^pi* on the covered pairs
@@ -117,7 +121,7 @@ def _t5_parts(mdp: MDP, nu: ArrayLike, d_star: ArrayLike | None) -> _T5Parts:
     cov = nu > 0
     a = successor_sizes(mdp)
     nu_cov = nu[cov]
-    return _T5Parts(nu_cov=nu_cov, a_log2=a[cov] * math.log(2), inv_nu=4.0 / nu_cov,
+    return _T5Parts(nu_min=float(nu_cov.min()), a_log2=a[cov] * math.log(2), inv_nu=4.0 / nu_cov,
                     d_cov=d_star[cov], uncovered=bool((~cov).any()),
                     d_uncovered=float(d_star[~cov].sum()), NL=int(cov.sum()),
                     a_max=int(a[cov].max()), c=regret_constant(mdp),
@@ -127,8 +131,8 @@ def _t5_parts(mdp: MDP, nu: ArrayLike, d_star: ArrayLike | None) -> _T5Parts:
 
 
 def _t5_at(parts: _T5Parts, n: int, delta: float) -> T5Bound:
-    _check(n, delta)
-    p_fail = float(parts.NL * math.exp(-n * float(parts.nu_cov.min()) / 8))  # count_failure
+    """T5 at (n, delta) from the n-free parts (n and delta already checked)."""
+    p_fail = _count_failure_at(parts.NL, parts.nu_min, n)
     dr = delta - p_fail
     c = parts.c
     if dr > 0:  # weissman_rows at the counts n nu / 2, in one pass over the covered pairs

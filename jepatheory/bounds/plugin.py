@@ -134,9 +134,8 @@ def marginal_deviation(p: np.ndarray, n: int, delta: float) -> float:
     :math:`\max_i \sqrt{2(1-p_i)\ell/(np_i)} + 2\ell/(3np_i)`, :math:`\ell=\log(2|p|/\delta)`.
     Both terms decrease in :math:`p_i`, so the maximum is at the smallest positive entry
     (:func:`marginal_deviation_at`)."""
-    p = np.asarray(p, dtype=float)
-    p = p[p > 0]
-    return marginal_deviation_at(float(p.min()), int(p.size), n, delta)
+    return marginal_deviation_at(*_positive_stats(np.asarray(p, dtype=float), None, None),
+                                 n, delta)
 
 
 def marginal_deviation_at(p_min: float, support: int, n: int, delta: float) -> float:
