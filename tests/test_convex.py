@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from jepatheory.checks import run_checks
 from jepatheory.convex import ConvexInputError, architecture_gap, fantope_max, relax
 from jepatheory.convex.fantope import ky_fan, project_fantope
-from jepatheory.convex.relax import _g, _grams, action_blocks
+from jepatheory.convex.relax import _g, _grams, _pieces, action_blocks, dual_bound
 from jepatheory.convex.solve import solve_problem
 from jepatheory.cooccurrence import CoOccurrence
 from jepatheory.envs import make_env
@@ -87,10 +87,75 @@ def test_constrained_certificate_verifies(arch):
     # one-sided: the relaxation can only raise the bound above tail_k, never above upper
     assert c.tail <= c.lower + 1e-9 * scale
     assert c.lower <= c.upper + 1e-9 * scale
-    # the lower bound is re-derived here from lambda by eigenvalues, not from the solver
-    A, B = _grams(action_blocks(C))
+    # the lower bound is re-derived here from the weights and anchor by eigenvalues alone
+    blocks = action_blocks(C)
+    A, B = _grams(blocks)
     assert np.all((c.lam >= 0) & (c.lam <= 1))
-    assert abs(c.frobenius_sq - _g(arch, c.lam, A, B, 2) - c.lower) <= 1e-12 * scale
+    bound = dual_bound(arch, blocks, 2, c.weights, c.anchor_left, c.anchor_right)
+    assert abs(c.frobenius_sq - bound - c.lower) <= 1e-12 * scale
+    # and the Ky Fan-only bound at lam is valid too, never tighter than the reported one
+    assert c.frobenius_sq - _g(arch, c.lam, A, B, 2) <= c.lower + 1e-12 * scale
+
+
+def _projector(rng, N, k):
+    F = np.linalg.qr(rng.standard_normal((N, k)))[0]
+    return F @ F.T
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(3, 7), st.integers(1, 3), st.integers(0, 10_000),
+       st.sampled_from(["tied", "shared"]))
+def test_dual_bound_is_valid_for_any_weights_and_anchor(N, m, seed, arch):
+    # T6 commutator cut: for projectors Q_L, Q_R (Q_L = Q_R when tied),
+    #   sum_a ||Q_L T_a Q_R||^2 <= dual_bound(weights, anchor)
+    # for EVERY weights in the simplex and EVERY symmetric anchor (concavity + Ky Fan)
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(1, N))
+    blocks = rng.standard_normal((m, N, N)) * rng.random((m, N, N)) ** 3
+    w = rng.dirichlet(np.ones(3) * 0.5, size=m)
+    XL = rng.standard_normal((N, N)) * rng.choice([0.0, 0.3, 2.0])
+    XL = (XL + XL.T) / 2
+    XR = XL if arch == "tied" else _projector(rng, N, k) + 0.1 * (XL @ XL)
+    ub = dual_bound(arch, blocks, k, w, XL, XR)
+    for _ in range(10):
+        QL = _projector(rng, N, k)
+        QR = QL if arch == "tied" else _projector(rng, N, k)
+        h = float(np.sum((QL @ blocks @ QR) ** 2))
+        assert h <= ub + 1e-9 * max(1.0, abs(ub))
+        # the commutator piece is exact on projectors: f3(Q) = ||Q_L T_a Q_R||^2
+        A, B = _grams(blocks)
+        f = _pieces(QL, QR, blocks, A, B)
+        assert np.allclose(f[:, 2], np.sum((QL @ blocks @ QR) ** 2, axis=(1, 2)),
+                           atol=1e-9 * max(1.0, float(np.abs(blocks).max()) ** 2))
+        assert np.all(f[:, 2] <= f[:, :2].min(axis=1) + 1e-9)
+    # with no weight on the commutator piece the bound is the Ky Fan dual g(lambda)
+    w[:, 2] = 0
+    w /= w.sum(axis=1, keepdims=True)
+    A, B = _grams(blocks)
+    assert dual_bound(arch, blocks, k, w, XL, XR) == pytest.approx(
+        _g(arch, w[:, 0], A, B, k), rel=1e-12, abs=1e-12)
+
+
+def test_dual_bound_rejects_weights_off_the_simplex():
+    blocks = np.ones((2, 3, 3))
+    with pytest.raises(ConvexInputError, match="row 1"):
+        dual_bound("tied", blocks, 1, np.array([[1.0, 0, 0], [0.5, 0.6, 0]]))
+    with pytest.raises(ConvexInputError, match="shape"):
+        dual_bound("tied", blocks, 1, np.ones((2, 2)) / 2)
+
+
+@pytest.mark.parametrize("arch", ["shared", "tied"])
+def test_commutator_cut_never_loosens_and_tightens_an_asymmetric_instance(arch):
+    C = CoOccurrence(make_env("random-sparse", n=12))
+    plain = relax(C, 3, arch, relaxation="fantope")
+    cut = relax(C, 3, arch, relaxation="commutator")
+    scale = max(1.0, cut.frobenius_sq)
+    assert plain.verified and cut.verified
+    assert plain.relaxation == "fantope" and cut.relaxation == "commutator"
+    assert cut.lower >= plain.lower + 1e-2  # measured: +0.06 (shared) to +0.13 (tied)
+    assert cut.cut_duality_gap <= 1e-5 * scale and cut.cut_rounds >= 1
+    assert cut.lower <= min(cut.upper, plain.upper) + 1e-9 * scale
+    assert relax(C, 3, arch).relaxation == ("commutator" if arch == "tied" else "fantope")
 
 
 def test_tied_relaxation_beats_tail_on_an_asymmetric_instance():
@@ -121,7 +186,7 @@ def test_symmetric_single_action_tied_is_tight():
 
 def test_first_order_fallback_says_so_and_certifies(monkeypatch):
     C = _C(8, 2, 7)
-    ref = relax(C, 2, "tied")
+    ref = relax(C, 2, "tied", relaxation="fantope")  # the relaxation first-order solves
     monkeypatch.setattr(relax_mod, "SDP_MAX_N", 4)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
@@ -189,6 +254,12 @@ def test_cli_relax_json(capsys):
                 "dual_residual", "min_eig_psd", "verified"):
         assert key in out
     assert out["verified"] and out["tail"] <= out["lower"] + 1e-9 <= out["upper"] + 2e-9
+    assert out["relaxation"] in ("fantope", "commutator") and out["cut_rounds"] >= 1
+    assert len(out["weights"]) == 2 and "anchor_left" not in out
+    rc = main(["relax", "--env", "chain", "-p", "n=10", "--k", "2", "--arch", "shared",
+               "--relaxation", "fantope", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["relaxation"] == "fantope" and out["cut_duality_gap"] is None
     assert main(["relax", "--env", "chain", "-p", "n=10", "--k", "10"]) == 2
 
 

@@ -69,6 +69,8 @@ def bench_relax(sizes: list[int], k: int, baseline_max: int, seed: int) -> list[
                 row = dict(env=name, N=mdp.n_states, m=mdp.n_actions, arch=arch,
                            seconds=c.seconds, tail=c.tail, lower=c.lower, upper=c.upper,
                            bound_gap=c.gap, duality_gap=c.duality_gap, rounds=c.rounds,
+                           relaxation=c.relaxation, fantope_lower=c.fantope_lower,
+                           cut_duality_gap=c.cut_duality_gap,
                            verified=c.verified, full_sdp_seconds=None, ratio=None)
                 if mdp.n_states <= baseline_max:
                     f = relax(C, k, arch, method="sdp-full", seed=seed)
@@ -147,6 +149,9 @@ def run(args: argparse.Namespace) -> int:
     summary["relax_target_met"] = bool(summary["relax_all_verified"]
                                        and summary["relax_max_seconds"] <= TARGETS["relax_seconds"]
                                        and summary["relax_max_duality_gap"] <= TARGETS["relax_gap"])
+    # the bound gap (upper - lower) measures the relaxation's looseness, not the solve:
+    # reported separately, as the open part of the target
+    summary["relax_bound_gap_met"] = bool(summary["relax_max_bound_gap"] <= TARGETS["relax_gap"])
     summary["mixing_target_met"] = bool(summary["mixing_max_seconds"] <= TARGETS["fmmc_seconds"]
                                         and summary["mixing_max_gap"] <= TARGETS["fmmc_gap"])
     if args.json:

@@ -17,11 +17,13 @@ examples:
   jepatheory relax --env chain -p n=30 --k 3 --arch tied
   jepatheory relax --env four-rooms --k 4 --arch shared --json
   jepatheory relax --mdp my_mdp.npz --k 2 --arch tied --method first-order
+  jepatheory relax --env random-sparse --k 3 --arch shared --relaxation commutator
 
 JSON keys: lower (verified lower bound on min eps), upper (eps of a model found), gap
 (upper - lower), tail (tail_k), architecture_gap_lower/upper (bounds on min eps - tail_k),
-status, solver, method, duality_gap, primal_residual, dual_residual, min_eig_psd, verified,
-frobenius_sq, rounds, seconds, note, env.
+status, solver, method, relaxation (the one whose bound lower is), duality_gap,
+cut_duality_gap, cut_rounds, primal_residual, dual_residual, min_eig_psd, verified,
+frobenius_sq, rounds, weights (multipliers of the pieces), seconds, note, env.
 """
 
 
@@ -37,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="architecture")
     p.add_argument("--method", choices=["auto", "sdp", "sdp-full", "first-order"],
                    default="auto", help="how to solve the relaxation")
+    p.add_argument("--relaxation", choices=["auto", "commutator", "fantope"], default="auto",
+                   help="fantope: linear pieces (Ky Fan dual); commutator: tightened by the "
+                   "exact-on-projectors commutator cut (slower); auto: commutator for tied, "
+                   "fantope for shared")
     p.add_argument("--solver", choices=["auto", "CLARABEL", "SCS"], default="auto",
                    help="SDP solver (auto: Clarabel, SCS fallback)")
     add_output_args(p)
@@ -50,16 +56,17 @@ def run(args: argparse.Namespace) -> int:
     mdp, nu = load_env(args)
     C = CoOccurrence(mdp, nu)
     ag = architecture_gap(C, args.k, args.arch, method=args.method, solver=args.solver,
-                          seed=args.seed)
+                          relaxation=args.relaxation, seed=args.seed)
     cert = ag.certificate.to_dict()
-    cert.pop("lam", None)
+    for key in ("lam", "anchor_left", "anchor_right"):
+        cert.pop(key, None)
     payload = dict(cert, architecture_gap_lower=ag.lower, architecture_gap_upper=ag.upper,
                    env=env_info(mdp))
     if args.json:
         print_json(payload)
         return 0
     say(args, f"{mdp!r}")
-    say(args, table([{k: v for k, v in payload.items() if k not in ("env", "note")}]))
+    say(args, table([{k: v for k, v in payload.items() if k not in ("env", "note", "weights")}]))
     if payload["note"]:
         say(args, payload["note"])
     say(args, f"{payload['tail']:.6g} = tail_k <= {payload['lower']:.6g} <= min eps_{args.arch} "

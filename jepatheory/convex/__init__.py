@@ -2,7 +2,8 @@
 and convex design of environments on a support graph (THEORY D5).
 
 * :mod:`~jepatheory.convex.fantope` -- the Fantope, Ky Fan's principle, projections;
-* :mod:`~jepatheory.convex.relax` -- :func:`relax`, :func:`architecture_gap` (T6);
+* :mod:`~jepatheory.convex.relax` -- :func:`relax`, :func:`architecture_gap`,
+  :func:`dual_bound` (T6);
 * :mod:`~jepatheory.convex.design` -- :func:`fastest_mixing`, :func:`design_chain`,
   :func:`design_actions`, :func:`design_grid_slip` (D5);
 * :mod:`~jepatheory.convex.checks` -- the T6 checks behind ``jepatheory prove``.
@@ -16,11 +17,11 @@ from typing import Any
 from .errors import ConvexInputError
 from .fantope import FantopeCertificate, fantope_max, ky_fan, project_fantope
 from .relax import (ARCHS, ArchitectureGap, RelaxationCertificate, architecture_gap,
-                    relax)
+                    dual_bound, relax)
 
 __all__ = ["ConvexInputError", "FantopeCertificate", "fantope_max", "ky_fan",
            "project_fantope", "ARCHS", "ArchitectureGap", "RelaxationCertificate",
-           "architecture_gap", "relax", "fastest_mixing", "design_chain", "design_actions",
+           "architecture_gap", "dual_bound", "relax", "fastest_mixing", "design_chain", "design_actions",
            "design_grid_slip", "MixingCertificate", "Design", "to_graph"]
 
 _DESIGN = ("fastest_mixing", "design_chain", "design_actions", "design_grid_slip",
