@@ -152,7 +152,7 @@ def test_commutator_cut_never_loosens_and_tightens_an_asymmetric_instance(arch):
     scale = max(1.0, cut.frobenius_sq)
     assert plain.verified and cut.verified
     assert plain.relaxation == "fantope" and cut.relaxation == "commutator"
-    assert cut.lower >= plain.lower + 1e-2  # measured: +0.06 (shared) to +0.13 (tied)
+    assert cut.lower >= plain.lower + 1e-2  # measured: +0.14 (shared), +0.22 (tied)
     assert cut.cut_duality_gap <= 1e-5 * scale and cut.cut_rounds >= 1
     assert cut.lower <= min(cut.upper, plain.upper) + 1e-9 * scale
     assert relax(C, 3, arch).relaxation == ("commutator" if arch == "tied" else "fantope")
