@@ -204,11 +204,13 @@ def _grams(blocks: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
 
 
 def _g(arch: str, lam: NDArray, A: NDArray, B: NDArray, k: int) -> float:
-    if arch == "tied":
-        return ky_fan(np.tensordot(lam, A, 1) + np.tensordot(1 - lam, B, 1), k)
-    if arch == "shared":
-        return ky_fan(np.tensordot(lam, A, 1), k) + ky_fan(np.tensordot(1 - lam, B, 1), k)
-    return ky_fan(A.sum(0), k)
+    """g(lambda): :func:`dual_bound` with no weight on the commutator piece."""
+    return _bound(arch, _lam_weights(lam), None, None, None, A, B, k)
+
+
+def _lam_weights(lam: NDArray) -> NDArray:
+    """Weights (lambda, 1 - lambda, 0) of the pieces: the linear relaxation's multipliers."""
+    return np.stack([lam, 1 - lam, np.zeros_like(lam)], axis=1)
 
 
 def _tr(A: NDArray, X: NDArray) -> NDArray:
@@ -282,12 +284,13 @@ def _phi(arch: str, XL: NDArray, XR: NDArray, blocks: NDArray, A: NDArray, B: ND
     return float((f if cut else f[:, :2]).min(axis=1).sum())
 
 
-def _lagrangian(w: NDArray, XL: NDArray, XR: NDArray, blocks: NDArray, A: NDArray,
-                B: NDArray) -> tuple[float, NDArray, NDArray]:
+def _lagrangian(w: NDArray, XL: NDArray | None, XR: NDArray | None, blocks: NDArray | None,
+                A: NDArray, B: NDArray) -> tuple[float, NDArray, NDArray]:
     r"""Constant and gradient matrices of :math:`\sum_{a,j}w_{aj}\,\ell_{aj}` where
     :math:`\ell_{aj}` is the tangent plane of :math:`f_{aj}` at :math:`(X_L,X_R)`:
     returns :math:`(c, G_L, G_R)` with :math:`\sum_{a,j}w_{aj}f_{aj}(Y_L,Y_R)\le
-    c+\langle G_L,Y_L\rangle+\langle G_R,Y_R\rangle` for all symmetric :math:`Y_L,Y_R`."""
+    c+\langle G_L,Y_L\rangle+\langle G_R,Y_R\rangle` for all symmetric :math:`Y_L,Y_R`.
+    The point and blocks are used only when some :math:`w_{a3}>0`."""
     w3 = w[:, 2]
     GR = np.tensordot(w[:, 0] + w3 / 2, A, 1)
     GL = np.tensordot(w[:, 1] + w3 / 2, B, 1)
@@ -403,11 +406,14 @@ def _commutator_map(arch: str, VL: NDArray, VR: NDArray, TtVL: NDArray, TVR: NDA
     :math:`K=T_aV_R`; the Gram matrix of its map on :math:`(\mathrm{vec}\,Y_L,
     \mathrm{vec}\,Y_R)` is built from r x r products (:math:`MM^\top\otimes I`,
     :math:`I\otimes K^\top K`, :math:`-MV_R\otimes V_L^\top K`), restricted to symmetric
-    Y and factored, so the second-order cone has at most dim(Y) entries."""
+    Y and factored, so the second-order cone has at most dim(Y) entries. Above 1600
+    entries of vec(Y) (the full-size SDP) the commutator's own N x N entries are used."""
     import cvxpy as cp
 
     rL, rR = VL.shape[1], VR.shape[1]
     M, K = TtVL.T, TVR
+    if rL * rL + (rR * rR if arch == "shared" else 0) > 600:  # e.g. V = I: N^2 entries
+        return cp.vec(VL @ YL @ M - K @ YR @ VR.T, order="F")
     GLL = np.kron(M @ M.T, np.eye(rL))
     GRR = np.kron(np.eye(rR), K.T @ K)
     GLR = -np.kron(M @ VR, VL.T @ K)
@@ -493,8 +499,8 @@ def _subspace_sdp(arch: str, blocks: NDArray, A: NDArray, B: NDArray, k: int, so
             mineig, it + 1)
 
 
-def _bound(arch: str, w: NDArray, XL: NDArray, XR: NDArray, blocks: NDArray, A: NDArray,
-           B: NDArray, k: int) -> float:
+def _bound(arch: str, w: NDArray, XL: NDArray | None, XR: NDArray | None,
+           blocks: NDArray | None, A: NDArray, B: NDArray, k: int) -> float:
     """:func:`dual_bound` on precomputed Gram matrices."""
     if arch == "free":
         return ky_fan(A.sum(0), k)
@@ -617,18 +623,20 @@ def _ascent_tied(blocks: NDArray, F: NDArray, iters: int = 600, tol: float = 1e-
     return F, float(np.sum(blocks ** 2) - val)
 
 
-def _upper(arch: str, blocks: NDArray, k: int, XL: NDArray, XR: NDArray, seed: int,
-           n_random: int = 1) -> float:
+def _upper(arch: str, blocks: NDArray, k: int, points: list[tuple[NDArray, NDArray]],
+           seed: int, n_random: int = 1) -> float:
+    """The best model error from local searches started at the relaxation ``points``
+    (X_L, X_R), at the top singular vectors of T and T^T, and at random frames."""
     m, N, _ = blocks.shape
     A, B = _grams(blocks)
     V = _top_eigvecs(A.sum(0), k)  # top right singular vectors of T
     if arch == "free":
         return model_error(blocks, np.eye(N), V)
     rng = np.random.default_rng(seed)
-    starts = [_top_eigvecs(XR, k), V, _top_eigvecs(B.sum(0), k)]
+    starts = [_top_eigvecs(XR, k) for _, XR in points] + [V, _top_eigvecs(B.sum(0), k)]
     starts += [_orth(rng.standard_normal((N, k))) for _ in range(n_random)]
     if arch == "shared":
-        starts = [_top_eigvecs(XL, k)] + starts
+        starts = [_top_eigvecs(XL, k) for XL, _ in points] + starts
         return min(_als_shared(blocks, F, k)[2] for F in starts)
     return min(_ascent_tied(blocks, F)[1] for F in starts)
 
@@ -713,13 +721,13 @@ def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
         rounds = iters
         XRp = project_fantope(XR, k)
         XLp = XRp if arch == "tied" else project_fantope(XL, k)
-        w = np.stack([lam, 1 - lam, np.zeros_like(lam)], axis=1)
+        w = _lam_weights(lam)
         dual = np.inf
     primal = _phi(arch, XLp, XRp, blocks, A, B, False)
     # the Ky Fan bound g(lambda) polished coordinatewise: the smaller bound is kept
     lam, g = _polish_lambda(arch, w[:, 0].copy(), A, B, k)
     if g < dual:
-        dual, w = g, np.stack([lam, 1 - lam, np.zeros_like(lam)], axis=1)
+        dual, w = g, _lam_weights(lam)
     if arch == "free":
         dual = ky_fan(A.sum(0), k)
     dgap = dual - primal
@@ -744,7 +752,7 @@ def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
             if dual_c < dual:
                 dual, w, anchors, used_rel = dual_c, wc, anchor_c, "commutator"
     lower = fro - dual
-    upper = min(min(_upper(arch, blocks, k, XL_, XR_, seed) for XL_, XR_ in points), fro)
+    upper = min(_upper(arch, blocks, k, points, seed), fro)
     scale = max(1.0, fro)
     verified = bool(dgap <= tol_ * scale and tail <= lower + tol_ * scale
                     and lower <= upper + tol_ * scale)
