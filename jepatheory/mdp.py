@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import (
@@ -242,6 +241,8 @@ class MDP:
         rows = np.concatenate([P.row // m, np.full(starts.size, N)])
         cols = np.concatenate([P.col, starts])
         adj = sp.csr_array((np.ones(rows.size), (rows, cols)), shape=(N + 1, N + 1))
+        from scipy.sparse.csgraph import breadth_first_order  # lazy: keeps `envs` fast
+
         order = breadth_first_order(adj, N, directed=True, return_predecessors=False)
         reach = np.zeros(N + 1, dtype=bool)
         reach[order] = True

@@ -3,6 +3,11 @@
 Each subcommand module defines ``register(subparsers)`` (adding its parser with
 ``set_defaults(func=run)``) and ``run(args) -> int``. Bad input exits 2 with one line
 naming the problem; no traceback unless ``JEPATHEORY_DEBUG=1``.
+
+Subcommand modules are imported lazily: ``--help`` lists every command from :data:`HELP`
+and only the chosen command's module is imported (``jepatheory --help`` and ``jepatheory
+envs`` load neither SymPy nor CVXPY). A command missing from :data:`HELP` still works; its
+module is then imported to build the listing.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import os
 import sys
 
 from ..errors import JepaTheoryError
+from ._help import HelpFormatter, chosen
 
 #: Subcommands in the order ``--help`` lists them.
 COMMANDS = ["demo", "envs", "spectrum", "prove", "bound", "ladder", "simulate", "sweep",
@@ -30,16 +36,37 @@ examples:
   jepatheory spectrum --env grid -p width=30 -p height=30 --k 16 --json
 """
 
+#: The one-line ``--help`` of each subcommand (module ``jepatheory.cli.<name>``), listed
+#: without importing the module. A new command: one line here (plus its name in COMMANDS).
+HELP: dict[str, str] = {
+    "demo": "the whole story on one environment (main job)",
+    "envs": "list environment families and their parameters",
+    "spectrum": "singular values of T and tail_k",
+    "prove": "run the machine checks of every THEORY result",
+    "bound": "constants of T3-T5, the bound over k and n, k*",
+    "ladder": "regret ladder R0..R4 of a plug-in run, T5 chain",
+    "simulate": "train, plan and measure one JEPA model",
+    "sweep": "resumable sweeps into SQLite (local or Dask)",
+    "design": "convex design of a chain on a support graph",
+    "relax": "certified bounds on min eps for tied/shared encoders",
+    "bench": "speed/accuracy benchmarks (figures and ratios)",
+}
 
-def build_parser() -> argparse.ArgumentParser:
-    from ._common import HelpFormatter
 
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv``, only the command ``argv`` chooses is imported and fully
+    registered (the others are listed from :data:`HELP`); without, every command is."""
     parser = argparse.ArgumentParser(prog="jepatheory", description=DESCRIPTION,
                                      formatter_class=HelpFormatter)
     from .. import __version__
     parser.add_argument("--version", action="version", version=f"jepatheory {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.argv = argv  # type: ignore[attr-defined]  # lets ``bench`` import only its target
+    pick = None if argv is None else chosen(argv, COMMANDS)
     for name in COMMANDS:
+        if argv is not None and name != pick and name in HELP:
+            sub.add_parser(name, help=HELP[name])  # listed only; not chosen
+            continue
         try:
             mod = importlib.import_module(f".{name}", __name__)
         except ModuleNotFoundError as exc:
@@ -51,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

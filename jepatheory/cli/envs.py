@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ..envs import DEFAULT_ENV, FAMILIES
-from ._common import HelpFormatter, print_json
+from ._help import HelpFormatter
 
 EPILOG = """\
 examples:
@@ -29,6 +29,8 @@ def run(args: argparse.Namespace) -> int:
     fams = {name: dict(summary=f.summary, params=f.params, extra=f.extra)
             for name, f in FAMILIES.items()}
     if args.json:
+        from ._common import print_json
+
         print_json(dict(default=DEFAULT_ENV, families=fams))
         return 0
     for name, f in fams.items():

@@ -2,7 +2,6 @@
 stochastic-block clustered MDPs (D5)."""
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
@@ -18,6 +17,8 @@ def expander(n: int = 64, degree: int = 4, slip: float = 0.1, gamma: float = 0.9
     if n * degree % 2 or degree >= n or degree < 1:
         raise EnvParameterError(f"expander: need 1 <= degree < n and n*degree even "
                                 f"(n={n}, degree={degree})")
+    import networkx as nx  # lazy: keeps `jepatheory envs` fast
+
     G = nx.random_regular_graph(int(degree), int(n), seed=int(seed))
     moves = np.array([sorted(G.neighbors(v)) for v in range(n)], dtype=np.int64)
     return MDP.from_flat(slip_kernel(moves, slip), n, degree, goal_reward(n, degree, 0), gamma,
@@ -30,6 +31,8 @@ def tree(depth: int = 4, branching: int = 2, slip: float = 0.1, gamma: float = 0
     ``i >= 1`` to child ``i`` (leaves stay). Goal at the last leaf."""
     if depth < 1 or branching < 1:
         raise EnvParameterError(f"tree: depth={depth} and branching={branching} must be >= 1")
+    import networkx as nx
+
     G = nx.balanced_tree(int(branching), int(depth))
     n = G.number_of_nodes()
     m = branching + 1
