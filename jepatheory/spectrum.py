@@ -926,25 +926,3 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
     return Spectrum(k=int(k), singular_values=s, residuals=res, frobenius_sq=fro, tail=tail,
                     method=method, certified=certified, seconds=time.perf_counter() - t0,
                     shape=(NL, NR), certificate=cert, U=U, V=V)
-
-
-def demo_section(ctx: Any) -> dict[str, Any]:
-    """Demo: the certified iterative spectrum of the demo environment's T next to the dense
-    SVD, with what the certificate proves."""
-    C = ctx.cooc()
-    k = min(8, min(C.T.shape) - 3)
-    if k < 1:
-        ctx.say("== Certified spectrum: T too small for the iterative path")
-        return dict(skipped=True)
-    dense = top_singular(C.T, k, method="dense")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SpectrumWarning)
-        it = top_singular(C.T, k, method="sparse", seed=ctx.seed)
-    diff = float(np.max(np.abs(it.singular_values - dense.singular_values)))
-    ctx.say(f"== Certified top-{k} spectrum (D2, F4): shift-invert block Krylov on T^T T")
-    ctx.say(f"  certified={it.certified}: {it.certificate['statement']}")
-    bound = float(np.max(it.error_bounds))
-    ctx.say(f"  max |sigma_sparse - sigma_dense| = {diff:.3g}  <=  proved bound {bound:.3g}")
-    return dict(k=k, certified=it.certified, max_abs_diff_vs_dense=diff, proved_bound=bound,
-                failure_probability=it.certificate.get("failure_probability"),
-                seconds=it.seconds)

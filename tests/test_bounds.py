@@ -329,7 +329,7 @@ def test_plots_and_demo_section(tmp_path, capsys):
     assert main(["ladder", "--env", "chain", "-p", "n=6", "--k", "2", "--n", "500",
                  "--plot", str(tmp_path / "ladder.png")]) == 0
     assert (tmp_path / "ladder.png").stat().st_size > 0
-    from jepatheory.bounds.demo import demo_section
+    from jepatheory.app.bounds import demo_section
     from jepatheory.demo import DemoContext
     mdp = make_env("chain", n=6)
     ctx = DemoContext(mdp=mdp, nu=uniform_nu(mdp), out=tmp_path / "demo", quick=True,

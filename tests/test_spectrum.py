@@ -10,23 +10,16 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jepatheory.bench.spectrum import slip_grid_singular_values
+from jepatheory._factor import pardiso_available
+from jepatheory.closed_forms import slip_grid_singular_values
+from jepatheory.closed_forms import slip_ring_singular_values as ring_singular_values
 from jepatheory.cooccurrence import CoOccurrence
 from jepatheory.envs import grid, make_env, ring
 from jepatheory.errors import SpectrumError, SpectrumWarning
-from jepatheory._factor import pardiso_available
 from jepatheory.spectrum import canonical_signs, gram, top_singular
 
 # Rounding: the dense SVD and the closed forms agree to a few ulps of sigma <= 1.
 ULP_TOL = 1e-12
-
-
-def ring_singular_values(n: int, slip: float) -> np.ndarray:
-    r"""Ring with slip, uniform nu: q is uniform, T = P / sqrt(2) and T^T T is circulant with
-    eigenvalues :math:`(1-s)^2 + s^2 + 2s(1-s)\cos(4\pi j/n)` (DFT of the shifts)."""
-    j = np.arange(n)
-    s2 = (1 - slip) ** 2 + slip**2 + 2 * slip * (1 - slip) * np.cos(4 * np.pi * j / n)
-    return np.sort(np.sqrt(s2))[::-1]
 
 
 @pytest.mark.parametrize("n,slip", [(12, 0.1), (25, 0.3), (40, 0.45)])
@@ -206,7 +199,7 @@ def test_k_zero():
 
 
 def test_demo_section_reports_certificate():
-    from jepatheory.spectrum import demo_section
+    from jepatheory.app.spectrum import demo_section
 
     class Ctx:
         seed = 0

@@ -252,7 +252,7 @@ def test_fully_symbolic_mdp_rows_sum_to_one():
 def test_demo_section(tmp_path):
     from jepatheory.data import uniform_nu
     from jepatheory.demo import DemoContext
-    from jepatheory.symbolic.report import demo_section
+    from jepatheory.app.symbolic import demo_section
     mdp = make_env("chain", n=4, slip=0.2)
     out = demo_section(DemoContext(mdp=mdp, nu=uniform_nu(mdp), out=tmp_path, quick=True,
                                    say=lambda *a: None))

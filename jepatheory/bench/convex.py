@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 
 from .._results import table
+from ..closed_forms import cycle_fastest_mixing_slem
 
 TARGETS = dict(relax_seconds=60.0, relax_gap=1e-4, relax_max_n=100, fmmc_seconds=30.0,
                fmmc_gap=1e-6, fmmc_max_n=144)
@@ -48,11 +49,6 @@ def _slope(ns: list[int], ts: list[float]) -> float:
     if len(ns) < 2:
         return float("nan")
     return float(np.polyfit(np.log(ns), np.log(np.maximum(ts, 1e-6)), 1)[0])
-
-
-def _cycle_closed_form(n: int) -> float:
-    c, c2 = np.cos(2 * np.pi / n), (np.cos(np.pi / n) if n % 2 else 1.0)
-    return float((c + c2) / (2 - c + c2))
 
 
 def bench_relax(sizes: list[int], k: int, baseline_max: int, seed: int) -> list[dict[str, Any]]:
@@ -90,7 +86,7 @@ def bench_mixing(sizes: list[int], baseline_max: int) -> list[dict[str, Any]]:
     rows = []
     for n in sizes:
         side = int(round(np.sqrt(n)))
-        graphs = [("cycle", nx.cycle_graph(n), _cycle_closed_form(n)),
+        graphs = [("cycle", nx.cycle_graph(n), cycle_fastest_mixing_slem(n)),
                   ("path", nx.path_graph(n), float(np.cos(np.pi / n)))]
         if side * side == n:
             graphs.append(("grid", nx.grid_2d_graph(side, side), None))

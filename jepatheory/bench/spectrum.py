@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from .._factor import BACKENDS, pardiso_available
 from .._results import table
+from ..closed_forms import slip_grid_singular_values
 from ..cooccurrence import CoOccurrence
 from ..envs import grid
 from ..errors import EnvParameterError
@@ -31,34 +32,6 @@ from ..spectrum import top_singular
 
 #: targets of the issue: seconds and GiB at N = 1e6, relative error, speed-up at N = 1e4
 TARGETS = dict(seconds=60.0, gib=6.0, rel_error=1e-6, hand_ratio=100.0)
-
-
-def slip_grid_singular_values(width: int, height: int, slip: float) -> NDArray[np.float64]:
-    r"""All singular values of T for the open slip grid with uniform nu, descending.
-
-    With uniform nu the next-state marginal q is uniform (each state is the image of exactly
-    four (state, direction) pairs, walls included), so :math:`T = P/2`. Writing
-    :math:`M_a` for the deterministic move of direction a, :math:`S = \sum_a M_a` and
-    :math:`c = \mathrm{slip}/3`, :math:`\alpha = 1 - 4\,\mathrm{slip}/3`, each action's
-    kernel is :math:`P_a = \alpha M_a + c S`. Since :math:`\sum_a M_a^\top M_a = 4I` and S
-    is symmetric,
-
-    .. math::
-
-        T^\top T = \alpha^2 I + (\alpha c/2 + c^2)\,S^2,\qquad
-        S = A_H \otimes I + I \otimes A_W,
-
-    where :math:`A_n` (path with a self-loop at each end) has eigenvalues
-    :math:`2\cos(\pi j/n)`, :math:`j = 0..n-1`. Hence
-    :math:`\sigma_{jl}^2 = \alpha^2 + (\alpha c/2 + c^2)(2\cos\tfrac{\pi j}{H} +
-    2\cos\tfrac{\pi l}{W})^2`, with :math:`\sigma_{00} = 1` (THEORY F1, F4).
-    """
-    alpha, c = 1 - 4 * slip / 3, slip / 3
-    beta = alpha * c / 2 + c * c
-    lam_h = 2 * np.cos(np.pi * np.arange(height) / height)
-    lam_w = 2 * np.cos(np.pi * np.arange(width) / width)
-    s2 = alpha**2 + beta * (lam_h[:, None] + lam_w[None, :]) ** 2
-    return np.sort(np.sqrt(np.clip(s2.ravel(), 0.0, None)))[::-1]
 
 
 def _side(n_states: int) -> int:

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..demo import SECTIONS, DemoContext, run_demo
+from ..app.demo import SECTIONS, DemoContext, run_demo
 from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, load_env,
                       print_json, write_json)
 

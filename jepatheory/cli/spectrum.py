@@ -7,9 +7,10 @@ import numpy as np
 
 from .._factor import BACKENDS
 from .._results import table
+from ..app.spectrum import spectrum_payload, spectrum_rows
 from ..cooccurrence import CoOccurrence
 from ..spectrum import CERTIFICATES, METHODS
-from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
+from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, load_env,
                       print_json, say, write_csv)
 
 EPILOG = ENV_HELP + """
@@ -49,34 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", metavar="FILE", help="write i, sigma_i, residual_i, tail_i as CSV")
     p.add_argument("--plot", metavar="FILE", help="plot spectrum and tail (needs 'plot' extra)")
     p.set_defaults(func=run)
-
-
-def spectrum_payload(C: CoOccurrence, k: int, method: str = "auto", seed: int = 0,
-                     factorization: str = "auto", certificate: str = "auto") -> dict:
-    k = min(k, min(C.n_left, C.n_right))
-    kw: dict = {}
-    if seed != 0:
-        kw["seed"] = seed
-    if factorization != "auto":
-        kw["factorization"] = factorization
-    if certificate != "auto":
-        kw["certificate"] = certificate
-    s = C.spectrum(k, method=method, **kw)
-    return dict(env=env_info(C.mdp), k=k, singular_values=s.singular_values,
-                tail=s.tail, frobenius_sq=s.frobenius_sq, n_left=C.n_left, n_right=C.n_right,
-                residuals=s.residuals, max_error=s.max_error, method=s.method,
-                certified=s.certified, certificate=s.certificate, seconds=s.seconds,
-                factorization=s.certificate.get("factorization"),
-                certificate_by="dense" if s.method == "dense" else
-                s.certificate.get("check", {}).get("by"),
-                failure_probability=s.certificate.get("failure_probability"),
-                uncovered=int(C.uncovered.size), unreachable=int(C.unreachable.size))
-
-
-def spectrum_rows(payload: dict) -> list[dict]:
-    s, res, tail = payload["singular_values"], payload["residuals"], payload["tail"]
-    return [dict(i=i + 1, sigma=float(s[i]), sigma_sq=float(s[i] ** 2),
-                 residual=float(res[i]), tail=float(tail[i + 1])) for i in range(len(s))]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -49,8 +49,7 @@ from .errors import ConvexInputError
 from .solve import solve_problem
 
 __all__ = ["OBJECTIVES", "MixingCertificate", "Design", "support_graph", "fastest_mixing",
-           "slem", "design_chain", "design_actions", "design_grid_slip", "to_graph",
-           "demo_section"]
+           "slem", "design_chain", "design_actions", "design_grid_slip", "to_graph"]
 
 OBJECTIVES = ("fastest-mixing", "nuclear", "flat")
 
@@ -579,17 +578,3 @@ def to_graph(design: Design) -> nx.MultiDiGraph:
     if design.mdp is None:
         raise ConvexInputError("to_graph: the design carries no MDP")
     return conditional_graph(design.mdp, design.nu)
-
-
-def demo_section(ctx: Any) -> dict[str, Any]:
-    """Demo: fastest mixing on a path (closed form cos(pi/n)) and on a grid, certified."""
-    rows = []
-    for name, G, exact in [("path-12", nx.path_graph(12), float(np.cos(np.pi / 12))),
-                           ("grid-6x6", nx.grid_2d_graph(6, 6), None)]:
-        c = fastest_mixing(G)
-        rows.append(dict(graph=name, slem=c.slem, lower=c.lower, gap=c.gap,
-                         closed_form=exact, seconds=c.seconds))
-    from .._results import table
-    ctx.say("== Convex environment design (D5): fastest mixing chains, lower <= min SLEM <= slem")
-    ctx.say(table(rows))
-    return dict(fastest_mixing=rows)

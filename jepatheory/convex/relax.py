@@ -84,7 +84,7 @@ from .fantope import fantope_violation, ky_fan, project_fantope
 
 __all__ = ["ARCHS", "METHODS", "RELAXATIONS", "SDP_FULL_MAX_N", "SDP_MAX_N",
            "RelaxationCertificate", "ArchitectureGap", "relax", "architecture_gap", "dual_bound",
-           "action_blocks", "model_error", "demo_section"]
+           "action_blocks", "model_error"]
 
 ARCHS = ("free", "shared", "tied")
 METHODS = ("auto", "sdp", "sdp-full", "first-order")
@@ -777,22 +777,3 @@ def architecture_gap(C: CoOccurrence, k: int, arch: str = "tied", **kw: Any) -> 
     return ArchitectureGap(arch=arch, k=int(k), tail=cert.tail, lower=lo,
                            upper=max(lo, cert.upper - cert.tail), verified=cert.verified,
                            certificate=cert)
-
-
-def demo_section(ctx: Any) -> dict[str, Any]:
-    """Demo: T6 certificates at k = 2 on the demo environment (free and tied):
-    tail_k <= lower <= min eps_arch <= upper, verified."""
-    from .._results import table
-
-    C = ctx.cooc()
-    archs = ("free", "tied")  # shared needs tens of seconds: 'jepatheory relax --arch shared'
-    rows = []
-    for arch in archs:
-        c = relax(C, 2, arch, seed=ctx.seed)
-        rows.append(dict(k=2, arch=arch, tail=c.tail, lower=c.lower, upper=c.upper, gap=c.gap,
-                         duality_gap=c.duality_gap, verified=c.verified, method=c.method,
-                         seconds=c.seconds))
-    ctx.say("== Constrained architectures (T6): relaxation certificates, "
-            "tail_k <= lower <= min eps_arch <= upper")
-    ctx.say(table(rows))
-    return dict(certificates=rows)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from .baselines import BASELINES, count_kernel, feature_kernel
 from .encoders import ENCODERS, Encoder, make_encoder
-from .measure import Measurement, demo_section, run_cell, run_experiment
+from .measure import Measurement, run_cell, run_experiment
 from .planners import (PLANNERS, PlanOutcome, cem_planner, latent_value_iteration, plan,
                        projected_planner)
 from .trainers import TRAINERS, Trained, TrainLog, train
 
 __all__ = ["BASELINES", "count_kernel", "feature_kernel", "ENCODERS", "Encoder",
-           "make_encoder", "Measurement", "demo_section", "run_cell", "run_experiment",
+           "make_encoder", "Measurement", "run_cell", "run_experiment",
            "PLANNERS", "PlanOutcome", "cem_planner", "latent_value_iteration", "plan",
            "projected_planner", "TRAINERS", "Trained", "TrainLog", "train"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .._results import table
-from .curves import bound_curve
-from .ladder import plugin_run
+from ..bounds.curves import bound_curve
+from ..bounds.ladder import plugin_run
+
+__all__ = ["demo_section"]
 
 
 def demo_section(ctx: Any) -> dict[str, Any]:
@@ -31,7 +33,7 @@ def demo_section(ctx: Any) -> dict[str, Any]:
     ctx.say(f"  ladder of one plug-in run (k={run.k}, n={run.n}, planner with q_hat):")
     ctx.say(table([dict(rung=name, value=v) for name, v in lad.rungs().items()]))
     ctx.say("  count model (T5): " + ", ".join(f"{name} = {v:.4g}" for name, v in ch.ordered()))
-    from .plots import plot_bound_vs_k, plot_ladder
+    from ..bounds.plots import plot_bound_vs_k, plot_ladder
     ctx.figure("bound_vs_k.png", lambda p: plot_bound_vs_k(curve, p))
     ctx.figure("ladder.png", lambda p: plot_ladder(lad, p, ch))
     return dict(k_star_by_n={str(n): v for n, v in curve.k_star_by_n.items()},
