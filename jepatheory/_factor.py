@@ -98,6 +98,12 @@ def _pypardiso() -> Any | None:
         return None
 
 
+def pypardiso_module() -> Any | None:
+    """The ``pypardiso`` module if it is installed and usable here, else None (public name
+    of :func:`_pypardiso`, looked up at call time)."""
+    return _pypardiso()
+
+
 def pardiso_available() -> bool:
     """True when the ``fast`` extra (pypardiso with an MKL runtime) can be used."""
     return _pypardiso() is not None

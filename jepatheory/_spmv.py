@@ -34,9 +34,9 @@ class _Descr(ctypes.Structure):
 
 def _library() -> Any | None:
     """The MKL runtime pypardiso loaded (None without the ``fast`` extra)."""
-    from ._factor import _pypardiso
+    from ._factor import pypardiso_module
 
-    pyp = _pypardiso()
+    pyp = pypardiso_module()
     lib = getattr(getattr(pyp, "ps", None), "libmkl", None)
     if lib is None or not hasattr(lib, "mkl_sparse_d_create_csr"):
         return None

@@ -19,8 +19,8 @@ from typing import Any
 
 from ._results import Result
 
-__all__ = ["STATUSES", "Check", "CheckOutcome", "CheckResult", "register", "all_checks",
-           "run_checks", "PROVIDERS"]
+__all__ = ["STATUSES", "Check", "CheckOutcome", "CheckResult", "register", "is_registered",
+           "all_checks", "run_checks", "PROVIDERS"]
 
 STATUSES = (
     "proved symbolically",
@@ -81,6 +81,11 @@ def register(id: str, statement: str, status: str, proof: str
         _REGISTRY[id] = Check(id=id, statement=statement, status=status, proof=proof, fn=fn)
         return fn
     return deco
+
+
+def is_registered(id: str) -> bool:
+    """Whether a check of result ``id`` (or of one of its parts ``id.*``) is registered."""
+    return any(i == id or i.startswith(id + ".") for i in _REGISTRY)
 
 
 def all_checks() -> list[Check]:

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import DistributionError, ShapeError
-from .mdp import MDP, _check_distribution
+from .mdp import MDP, check_distribution
 from .solvers import as_policy_matrix, occupancy
 
 __all__ = ["uniform_nu", "policy_nu", "validate_nu", "next_state_marginal", "make_nu",
@@ -30,7 +30,7 @@ def validate_nu(mdp: MDP, nu: ArrayLike) -> NDArray[np.float64]:
     N, m = mdp.n_states, mdp.n_actions
     if arr.shape not in ((N, m), (N * m,)):  # a transposed (m, N) array is refused
         raise ShapeError(f"nu: expected shape ({N}, {m}) or ({N * m},), got {arr.shape}")
-    _check_distribution("nu", arr.ravel(), N * m)
+    check_distribution("nu", arr.ravel(), N * m)
     return arr.reshape(N, m)
 
 

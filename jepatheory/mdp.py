@@ -308,6 +308,10 @@ def _check_distribution(name: str, v: NDArray[np.float64], size: int) -> None:
         raise DistributionError(f"{name} sums to {tot:.10g}, not 1")
 
 
+#: public name of the distribution check (shape, finite, >= 0, sums to 1) for data/solvers
+check_distribution = _check_distribution
+
+
 # ---------------------------------------------------------------------- files
 _REQUIRED = ("P", "r", "gamma", "rho0")
 

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._results import Result
 from ._spmv import matmul
 from .errors import DistributionError, ShapeError
-from .mdp import MDP, _check_distribution
+from .mdp import MDP, check_distribution
 
 __all__ = [
     "as_policy_matrix",
@@ -243,7 +243,7 @@ def occupancy(mdp: MDP, pi: ArrayLike, rho0: ArrayLike | None = None) -> NDArray
     """
     rho = mdp.rho0 if rho0 is None else np.asarray(rho0, dtype=float)
     if rho0 is not None:
-        _check_distribution("rho0", rho, mdp.n_states)
+        check_distribution("rho0", rho, mdp.n_states)
     Pi = as_policy_matrix(mdp, pi)
     P_pi = sp.csr_array(Pi @ mdp.P_sa)
     d_s = (1 - mdp.gamma) * _solve(sp.csr_array(P_pi.T), rho, mdp.gamma)

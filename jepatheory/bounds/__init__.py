@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from .constants import concentrability, min_nu, regret_constant, row_factor, trivial_bound
 from .finite_sample import T4Bound, encoder_dimension, kappa_grid_index, t4_bound, t4_dev
-from .input_level import (CountChain, T5Bound, count_model_chain, t5_bound, t5_curve,
-                          weissman_rows)
+from .input_level import CountChain, T5Bound, count_model_chain, t5_bound, t5_curve, weissman_rows
 from .kappa import Kappa, kappa_k, kappa_rescaled_curve
 from .ladder import Ladder, PluginRun, planner_policy, plugin_run, regret_ladder
-from .plugin import (PluginConstants, PluginVariance, T4bBound, plugin_constants,
-                     plugin_variance, t4b_bound)
+from .plugin import (
+                          PluginConstants,
+                          PluginVariance,
+                          T4bBound,
+                          plugin_constants,
+                          plugin_variance,
+                          t4b_bound,
+)
 
 __all__ = [
     "regret_ladder", "Ladder", "planner_policy", "plugin_run", "PluginRun",

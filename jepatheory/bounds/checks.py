@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from ..checks import _REGISTRY, CheckOutcome, register
+from ..checks import CheckOutcome, is_registered, register
 from ..cooccurrence import CoOccurrence
 from ..mdp import MDP
 from ..model import clip_renormalize, model_kernel, plugin_embeddings, truncated_embeddings
@@ -181,7 +181,7 @@ def check_t5(seed: int) -> CheckOutcome:
                         f"{1 - cov['delta']:.2f} over 60 datasets", details=cov)
 
 
-if not any(i == "D4" or i.startswith("D4.") for i in _REGISTRY):
+if not is_registered("D4"):
     @register("D4.clip", "||P_tilde - P||_1 <= ||P_hat - P||_1 + |1 - sum P_hat| <= "
               "2 ||P_hat - P||_1 row by row, for any signed P_hat and stochastic P", _PAPER,
               "proofs/D4.md")

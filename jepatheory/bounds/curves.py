@@ -28,8 +28,15 @@ from ..cooccurrence import CoOccurrence
 from ..errors import BoundInputError
 from ..mdp import MDP
 from ..solvers import PlanResult, occupancy, optimal_policy
-from .constants import (concentrability, min_nu, regret_constant, row_factor, scaled,
-                        spectrum_upto, trivial_bound)
+from .constants import (
+    concentrability,
+    min_nu,
+    regret_constant,
+    row_factor,
+    scaled,
+    spectrum_upto,
+    trivial_bound,
+)
 from .finite_sample import encoder_dimension, t4_bound
 from .input_level import t5_curve
 from .kappa import LOWER_MAX_ENTRIES, kappa_k, kappa_rescaled_curve

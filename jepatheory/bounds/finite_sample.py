@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from .._results import Result
 from ..errors import BoundInputError
+from .core import check_n_delta
 
 __all__ = ["T4Bound", "t4_dev", "encoder_dimension", "t4_bound", "kappa_grid_index",
            "ENCODERS"]
@@ -40,16 +41,9 @@ __all__ = ["T4Bound", "t4_dev", "encoder_dimension", "t4_bound", "kappa_grid_ind
 ENCODERS = ("tabular", "linear")
 
 
-def _check(n: float, delta: float) -> None:
-    if not (isinstance(n, (int, float)) and n >= 2 and float(n) == int(n)):
-        raise BoundInputError(f"n = {n!r} must be an integer >= 2")
-    if not (0.0 < float(delta) < 1.0):
-        raise BoundInputError(f"delta = {delta!r} must be in (0, 1)")
-
-
 def t4_dev(n: int, delta: float, B: float, d: int) -> float:
     r""":math:`\mathrm{dev}(n,\delta)` of T4 for radius :math:`B=\kappa^2` and dimension d."""
-    _check(n, delta)
+    check_n_delta(n, delta)
     if B < 0 or d < 0:
         raise BoundInputError(f"t4_dev: B = {B!r} and d = {d!r} must be >= 0")
     n = int(n)

@@ -41,7 +41,7 @@ from ..mdp import MDP
 from ..sampling import Dataset, count_model
 from ..solvers import occupancy, optimal_policy, policy_evaluation
 from .constants import regret_constant, row_factor, scaled, trivial_bound
-from .finite_sample import _check
+from .core import check_n_delta, check_pairs
 
 __all__ = ["weissman_rows", "count_failure", "T5Bound", "t5_bound", "t5_curve", "CountChain",
            "count_model_chain"]
@@ -162,7 +162,7 @@ def t5_bound(mdp: MDP, nu: ArrayLike, n: int, delta: float, d_star: ArrayLike | 
              C: CoOccurrence | None = None) -> T5Bound:
     r"""A-priori T5 regret bound for the count model from n samples (``bound`` is the
     smaller of the per-row form ``R_rows`` and the :math:`D^\pi` form ``R_T5``)."""
-    _check(n, delta)
+    check_n_delta(n, delta)
     return _t5_at(_t5_parts(mdp, nu, d_star), n, delta)
 
 
@@ -172,7 +172,7 @@ def t5_curve(mdp: MDP, nu: ArrayLike, ns: ArrayLike, delta: float,
     :math:`D^{\pi^*}`, ...) are computed once."""
     ns = [n.item() if isinstance(n, np.generic) else n for n in np.atleast_1d(ns).tolist()]
     for n in ns:
-        _check(n, delta)
+        check_n_delta(n, delta)
     ns = [int(n) for n in ns]
     parts = _t5_parts(mdp, nu, d_star)
     return [_t5_at(parts, n, delta) for n in ns]
@@ -216,11 +216,10 @@ class CountChain(Result):
         ``R1 <= R_weissman`` holds with probability 1-delta (it is checked, a failure names
         it); ``R_weissman <= R_rows`` is checked only on the count event
         :math:`n(s,a)\\ge n\\nu/2`."""
-        from .ladder import _check_pairs
         pairs = [("R0", "R1"), ("R1", "R_weissman"), ("R_rows", "R_T5")]
         if self.count_event:
             pairs.append(("R_weissman", "R_rows"))
-        return _check_pairs(self, pairs, self.trivial_bound,
+        return check_pairs(self, pairs, self.trivial_bound,
                             probabilistic={"R_weissman": self.delta_rows})
 
 

@@ -41,15 +41,30 @@ from numpy.typing import ArrayLike, NDArray
 from .._results import Result
 from ..cooccurrence import CoOccurrence
 from ..data import validate_nu
-from ..errors import BoundInputError, DistributionError, LadderOrderError, ShapeError
+from ..errors import BoundInputError, DistributionError, ShapeError
 from ..mdp import MDP
-from ..model import (clip_renormalize, empirical_loss, factorization_error, h_prime,
-                     model_kernel, residual_matrix)
+from ..model import (
+    clip_renormalize,
+    empirical_loss,
+    factorization_error,
+    h_prime,
+    model_kernel,
+    residual_matrix,
+)
 from ..sampling import Dataset
 from ..solvers import occupancy, optimal_policy, policy_evaluation
-from .constants import (concentrability, min_nu, regret_constant, row_factor, scaled,
-                        spectrum_upto, trivial_bound)
+from .constants import (
+    concentrability,
+    min_nu,
+    regret_constant,
+    row_factor,
+    scaled,
+    spectrum_upto,
+    trivial_bound,
+)
+from .core import REL_TOL, check_pairs  # noqa: F401 - REL_TOL is also public here
 from .finite_sample import T4Bound, encoder_dimension, kappa_grid_index, t4_bound
+from .input_level import CountChain, count_model_chain
 from .kappa import kappa_k
 from .plugin import T4bBound, plugin_constants, t4b_bound
 
@@ -63,30 +78,6 @@ ORDER = (("R0", "R1"), ("R1", "R2"), ("R2", "R3"), ("R3", "R3w"), ("R2", "R3_row
          ("R3w", "R3w_data_free"))
 
 #: Relative slack for rounding when comparing rungs (solves and sums in float64).
-REL_TOL = 1e-9
-
-
-def _check_pairs(obj: Any, pairs: list[tuple[str, str]], scale: float,
-                 probabilistic: dict[str, float] | None = None) -> dict[str, float]:
-    """Check ``lo <= hi`` for each pair of attribute names; return the ratios hi/lo."""
-    probabilistic = probabilistic or {}
-    ratios: dict[str, float] = {}
-    for lo_name, hi_name in pairs:
-        lo, hi = getattr(obj, lo_name), getattr(obj, hi_name)
-        if lo is None or hi is None:
-            continue
-        if lo > hi + REL_TOL * (abs(hi) + abs(lo)) + REL_TOL * scale:
-            note = ""
-            if hi_name in probabilistic:
-                note = (f" ({hi_name} holds with probability >= 1 - "
-                        f"{probabilistic[hi_name]:.3g}; this may be a rare failure)")
-            raise LadderOrderError(f"{lo_name} = {lo:.10g} exceeds {hi_name} = {hi:.10g} "
-                                   f"(by {lo - hi:.3g}){note}")
-        ratios[f"{hi_name}/{lo_name}"] = (hi / lo if lo > 0 else
-                                          (float("nan") if hi == 0 else float("inf")))
-    return ratios
-
-
 @dataclass(frozen=True, repr=False)
 class Ladder(Result):
     """Every rung of the T3 ladder for one model, with its ingredients.
@@ -174,7 +165,7 @@ class Ladder(Result):
             prob["R4_T4"] = self.t4.delta
         if self.t4b is not None:
             prob["R4_T4b"] = self.t4b.delta
-        return _check_pairs(self, self.pairs(), self.trivial_bound, prob)
+        return check_pairs(self, self.pairs(), self.trivial_bound, prob)
 
     def rungs(self) -> dict[str, float | None]:
         """The main chain and the side rungs as a name -> value dict."""
@@ -331,7 +322,7 @@ class PluginRun(Result):
     k: int
     seed: int
     ladder: Ladder
-    chain: Any
+    chain: CountChain
 
     def check(self) -> dict[str, dict[str, float]]:
         return dict(ladder=self.ladder.check(), chain=self.chain.check())
@@ -344,7 +335,6 @@ def plugin_run(mdp: MDP, nu: ArrayLike, n: int, k: int, seed: int = 0, delta: fl
     ladder and the count model's T5 chain on the same data."""
     from ..model import plugin_embeddings
     from ..sampling import empirical_cooccurrence, sample_transitions
-    from .input_level import count_model_chain
 
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise BoundInputError(f"plugin_run: k = {k!r} must be a positive integer")

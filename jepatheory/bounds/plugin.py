@@ -42,7 +42,7 @@ import scipy.sparse.linalg as spla
 from .._results import Result
 from ..cooccurrence import CoOccurrence
 from ..errors import BoundInputError
-from .finite_sample import _check
+from .core import check_n_delta
 
 __all__ = ["PluginVariance", "PluginConstants", "T4bBound", "plugin_variance",
            "plugin_constants", "t4b_bound", "marginal_deviation", "marginal_deviation_at",
@@ -167,7 +167,7 @@ def plugin_constants(C: CoOccurrence, n: int, delta: float,
                      variance: PluginVariance | None = None) -> PluginConstants:
     r""":math:`\Delta_n, \rho_\nu, \rho_q, \alpha, \beta, g', \hat D` of T4b (delta split in
     thirds)."""
-    _check(n, delta)
+    check_n_delta(n, delta)
     n = int(n)
     pv = variance if variance is not None else plugin_variance(C)
     d3 = delta / 3

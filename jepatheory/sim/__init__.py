@@ -12,8 +12,14 @@ from __future__ import annotations
 from .baselines import BASELINES, count_kernel, feature_kernel
 from .encoders import ENCODERS, Encoder, make_encoder
 from .measure import Measurement, run_cell, run_experiment
-from .planners import (PLANNERS, PlanOutcome, cem_planner, latent_value_iteration, plan,
-                       projected_planner)
+from .planners import (
+                       PLANNERS,
+                       PlanOutcome,
+                       cem_planner,
+                       latent_value_iteration,
+                       plan,
+                       projected_planner,
+)
 from .trainers import TRAINERS, Trained, TrainLog, train
 
 __all__ = ["BASELINES", "count_kernel", "feature_kernel", "ENCODERS", "Encoder",

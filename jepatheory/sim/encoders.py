@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from ..errors import ShapeError
 from ..mdp import MDP
 
-__all__ = ["ENCODERS", "Encoder", "SparseRows", "make_encoder", "features"]
+__all__ = ["ENCODERS", "Encoder", "SparseRows", "make_encoder", "features", "scatter_rows"]
 
 ENCODERS = ("tabular", "linear", "mlp")
 
@@ -47,7 +47,7 @@ def features(mdp: MDP) -> NDArray[np.float64]:
     return np.hstack([x, np.ones((mdp.n_states, 1))])
 
 
-def _scatter_rows(idx: NDArray[np.int64], g: NDArray[np.float64]) -> SparseRows:
+def scatter_rows(idx: NDArray[np.int64], g: NDArray[np.float64]) -> SparseRows:
     """Sum the rows of ``g`` that share an index (sorted segment sums, no ``np.add.at``)."""
     order = np.argsort(idx, kind="stable")
     sidx = idx[order]
@@ -110,7 +110,7 @@ class Encoder:
 
     def backward(self, cache: tuple, g: NDArray[np.float64]) -> dict[str, Any]:
         if self.kind == "tabular":
-            return {"table": _scatter_rows(cache[0], g)}
+            return {"table": scatter_rows(cache[0], g)}
         if self.kind == "linear":
             X, a = cache
             gW = np.zeros_like(self.params["W"])

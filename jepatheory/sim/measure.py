@@ -36,15 +36,23 @@ from ..cooccurrence import CoOccurrence
 from ..data import make_nu
 from ..errors import OddMDPWarning, ShapeError
 from ..mdp import MDP, load_mdp
-from ..model import (DENSE_MODEL_MAX, clip_renormalize, empirical_loss, factorization_error,
-                     h_prime, model_kernel, truncated_embeddings)
+from ..model import (
+    DENSE_MODEL_MAX,
+    clip_renormalize,
+    empirical_loss,
+    factorization_error,
+    h_prime,
+    model_kernel,
+    truncated_embeddings,
+)
 from ..sampling import Dataset, empirical_cooccurrence, sample_transitions
 from ..solvers import optimal_policy, policy_evaluation
 from .baselines import BASELINES, count_kernel, feature_kernel
 from .planners import PLANNERS, kernel_planner, plan
 from .trainers import TRAINERS, train
 
-__all__ = ["Measurement", "run_experiment", "run_cell", "load_problem", "RUNG_KEYS", "rollout_nu", "rollout_dataset"]
+__all__ = ["Measurement", "run_experiment", "run_cell", "load_problem", "RUNG_KEYS",
+           "rollout_nu", "rollout_dataset"]
 
 RUNG_KEYS = ("R0", "R1", "R2", "R3", "R3w", "R4_T4", "R4_T4b")
 

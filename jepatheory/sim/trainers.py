@@ -328,8 +328,8 @@ def _l2_family(mdp: MDP, ds: Dataset, k: int, encoder: str, *, name: str, tied: 
 def _add_grads(g1: Any, g2: Any) -> Any:
     if isinstance(g1, SparseRows) and isinstance(g2, SparseRows):
         idx = np.concatenate([g1.rows, g2.rows])
-        from .encoders import _scatter_rows
-        return _scatter_rows(idx, np.vstack([g1.values, g2.values]))
+        from .encoders import scatter_rows
+        return scatter_rows(idx, np.vstack([g1.values, g2.values]))
     return g1 + g2
 
 
