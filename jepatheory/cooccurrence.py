@@ -16,6 +16,7 @@ reported (``uncovered``, ``unreachable``). Next states of covered pairs are alwa
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 from .data import next_state_marginal, uniform_nu, validate_nu
 from .errors import DistributionError, OddMDPWarning
 from .mdp import MDP
-from .spectrum import Spectrum, top_singular
+from .spectrum import Spectrum, SpectrumOptions, top_singular, truncate
 
 __all__ = ["CoOccurrence", "cooccurrence"]
 
@@ -69,7 +70,7 @@ class CoOccurrence:
         row_of = np.repeat(np.arange(T.shape[0]), np.diff(T.indptr))
         T.data = T.data * np.sqrt(self.nu_L)[row_of] / np.sqrt(self.q_R)[T.indices]
         self.T: sp.csr_array = T
-        self._spectra: dict[tuple[int, str], Spectrum] = {}
+        self._spectra: dict[tuple[int, SpectrumOptions], Spectrum] = {}
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -143,15 +144,29 @@ class CoOccurrence:
         return sp.csr_array(Pn.T @ P)
 
     # ----------------------------------------------------------------- spectrum
-    def spectrum(self, k: int, method: str = "auto", **kw: Any) -> Spectrum:
-        """Top-k singular triplets of T (cached per ``(k, method)``); see
-        :func:`jepatheory.spectrum.top_singular`."""
-        key = (int(k), method)
-        if key not in self._spectra or kw:
-            sp_ = top_singular(self.T, int(k), method=method, **kw)
-            if kw:
-                return sp_
-            self._spectra[key] = sp_
+    def spectrum(self, k: int, method: str = "auto", options: SpectrumOptions | None = None,
+                 *, reuse: bool = False, **kw: Any) -> Spectrum:
+        """Top-k singular triplets of T; see :func:`jepatheory.spectrum.top_singular`.
+
+        The solver keywords (``method``, ``options`` or keywords of
+        :class:`~jepatheory.spectrum.SpectrumOptions`) form one record, which is part of
+        the cache key: the same ``(k, options)`` returns the same object. With
+        ``reuse=True`` a spectrum cached for ``k' >= k`` with equal options serves as a
+        truncated view (:func:`~jepatheory.spectrum.truncate`): the bounds use this for
+        per-k quantities. It is not the default because a top-k solve and the top k of a
+        top-k' solve agree only to rounding (the dense path takes the top-k eigenpairs of
+        the Gram matrix), and every published number must stay reproducible call by call.
+        """
+        opts = SpectrumOptions(method=method, **kw) if options is None else \
+            replace(options, **({"method": method} if method != "auto" else {}), **kw)
+        key = (int(k), opts)
+        if key in self._spectra:
+            return self._spectra[key]
+        if reuse:
+            larger = [kk for kk, o in self._spectra if o == opts and kk >= int(k)]
+            if larger:
+                return truncate(self._spectra[(min(larger), opts)], int(k))
+        self._spectra[key] = top_singular(self.T, int(k), options=opts)
         return self._spectra[key]
 
     def tail(self, k: int) -> float:

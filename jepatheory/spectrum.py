@@ -72,8 +72,9 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -83,11 +84,11 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from ._factor import BACKENDS, Factor, factor_shifted, inertia_shifted, require_pardiso
-from ._results import Result
+from ._results import Result, to_jsonable
 from ._spmv import matmul
 from .errors import SpectrumError, SpectrumWarning
 
-__all__ = ["Spectrum", "top_singular", "canonical_signs", "certify_top",
+__all__ = ["Spectrum", "SpectralCertificate", "SpectrumOptions", "top_singular", "truncate", "canonical_signs", "certify_top",
            "certify_top_inertia", "gram", "DENSE_MAX_ENTRIES", "METHODS", "CERTIFICATES"]
 
 #: Matrices with at most this many entries (N_L * N_R) use the dense SVD path.
@@ -100,6 +101,124 @@ CERTIFICATES = ("auto", "inertia", "lanczos")
 _KW_CONST = 1.648
 
 Operator = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class SpectrumOptions:
+    """Every solver keyword of :func:`top_singular` but ``k``: one hashable record, the
+    cache key of :meth:`~jepatheory.cooccurrence.CoOccurrence.spectrum` and what the
+    driver hands the iterative engine (defaults as in :func:`top_singular`).
+
+    >>> SpectrumOptions(seed=3) == SpectrumOptions(seed=3)
+    True
+    >>> SpectrumOptions(method="dense").kwargs()["method"]
+    'dense'
+    """
+
+    method: str = "auto"
+    tol: float = 1e-8
+    seed: int = 0
+    extra: int = 8
+    block: int = 4
+    max_dim: int | None = None
+    attempts: int = 3
+    delta: float = 1e-10
+    cert_steps: int = 300
+    threads: int | None = None
+    factorization: str = "auto"
+    certificate: str = "auto"
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keywords of :func:`top_singular` (``method`` included)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Iterated:
+    """What the iterative engine returns: the top-k triplets, whether they are certified
+    and the certificate's numbers (``info``)."""
+
+    s: NDArray[np.float64]
+    U: NDArray[np.float64]
+    V: NDArray[np.float64]
+    certified: bool
+    info: dict[str, Any]
+
+
+#: keys of a spectral certificate held in named fields (the rest stay in ``details``)
+_CERT_FIELDS = ("statement", "failure_probability", "frobenius_consistent",
+                "sigma_error_bound", "check", "factorization")
+
+
+@dataclass(frozen=True, eq=False)
+class SpectralCertificate(Mapping[str, Any]):
+    """What a spectrum's accuracy report proves, as named fields.
+
+    ``statement`` says it in words; ``failure_probability`` (0 for dense and inertia
+    proofs, ``delta`` for the randomized Lanczos proof, None when not certified);
+    ``sigma_error_bound`` the certified per-value bound; ``by`` how "none skipped" was
+    proved (``dense``, ``inertia``, ``lanczos``); ``check`` the numbers of the proof;
+    ``factorization`` the shift-invert backend; ``details`` the engine's other numbers
+    (Gram side, attempts, tolerance). It also reads as the mapping it used to be
+    (``cert["check"]["by"]``), and :meth:`to_dict` gives the same JSON object, key order
+    included.
+    """
+
+    statement: str = ""
+    failure_probability: float | None = None
+    frobenius_consistent: bool = False
+    sigma_error_bound: tuple[float, ...] | None = None
+    check: dict[str, Any] | None = None
+    factorization: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SpectralCertificate:
+        """The record of a certificate mapping (keys outside the named fields go to
+        ``details``; the key order is kept for :meth:`to_dict`)."""
+        if isinstance(d, SpectralCertificate):
+            return d
+        b = d.get("sigma_error_bound")
+        return cls(statement=d.get("statement", ""),
+                   failure_probability=d.get("failure_probability"),
+                   frobenius_consistent=bool(d.get("frobenius_consistent", False)),
+                   sigma_error_bound=None if b is None else tuple(float(x) for x in b),
+                   check=None if d.get("check") is None else dict(d["check"]),
+                   factorization=d.get("factorization"),
+                   details={k: v for k, v in d.items() if k not in _CERT_FIELDS},
+                   order=tuple(d))
+
+    @property
+    def by(self) -> str | None:
+        """How "no singular value skipped" was proved: ``dense`` (direct method),
+        ``inertia`` or ``lanczos``; None when the iterative check did not get that far."""
+        return "dense" if self.check is None else self.check.get("by")
+
+    def _value(self, key: str) -> Any:
+        if key in _CERT_FIELDS:
+            v = getattr(self, key)
+            return list(v) if key == "sigma_error_bound" and v is not None else v
+        return self.details[key]
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.order:
+            raise KeyError(key)
+        return self._value(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The certificate as the JSON-ready object of ``Spectrum.to_dict()``."""
+        return {k: to_jsonable(self._value(k)) for k in self.order}
+
+    def __repr__(self) -> str:
+        return (f"SpectralCertificate(by={self.by!r}, failure_probability="
+                f"{self.failure_probability!r}, statement={self.statement!r})")
 
 
 @dataclass(frozen=True, repr=False)
@@ -115,9 +234,14 @@ class Spectrum(Result):
     certified: bool
     seconds: float
     shape: tuple[int, int]
-    certificate: dict[str, Any] = field(default_factory=dict)
+    certificate: SpectralCertificate = field(default_factory=SpectralCertificate)
     U: NDArray[np.float64] | None = None
     V: NDArray[np.float64] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.certificate, SpectralCertificate):  # a plain mapping
+            object.__setattr__(self, "certificate",
+                               SpectralCertificate.from_dict(self.certificate))
 
     _hidden = ("U", "V", "certificate")
     _no_export = ("U", "V")
@@ -137,10 +261,27 @@ class Spectrum(Result):
     def error_bounds(self) -> NDArray[np.float64]:
         """Per-value error bound: the certified bound when there is one, else the residual
         (Weyl) bound, which does not exclude skipped values."""
-        b = self.certificate.get("sigma_error_bound")
+        b = self.certificate.sigma_error_bound
         if b is None:
             return self.residuals
         return np.minimum(np.asarray(b, dtype=float), self.residuals)
+
+
+def truncate(spec: Spectrum, k: int) -> Spectrum:
+    """The top ``k <= spec.k`` triplets of ``spec`` as a spectrum of its own (views of its
+    arrays; the certificate of the larger spectrum covers its top k: none skipped among the
+    top k' >= k means none among the top k)."""
+    if not 0 <= k <= spec.k:
+        raise SpectrumError(f"truncate: k={k} outside the computed range [0, {spec.k}]")
+    if k == spec.k:
+        return spec
+    cert = spec.certificate
+    if cert.sigma_error_bound is not None:
+        cert = replace(cert, sigma_error_bound=cert.sigma_error_bound[:k])
+    return replace(spec, k=int(k), singular_values=spec.singular_values[:k],
+                   residuals=spec.residuals[:k], tail=spec.tail[:k + 1], certificate=cert,
+                   U=None if spec.U is None else spec.U[:, :k],
+                   V=None if spec.V is None else spec.V[:, :k])
 
 
 def canonical_signs(U: NDArray[np.float64], V: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
@@ -666,24 +807,21 @@ def _choose_p(theta: NDArray, rn: NDArray, k: int, tol_abs: float,
 
 
 # --------------------------------------------------------------------------- iterative
-def _iterative(T: Any, k: int, tol: float, seed: int, extra: int, block: int, method: str,
-               max_dim: int | None, attempts: int, delta: float, cert_steps: int,
-               threads: int, factorization: str = "auto", certificate: str = "auto"
-               ) -> tuple[NDArray, NDArray, NDArray, bool, dict]:
+def _iterative(T: Any, k: int, opts: SpectrumOptions, threads: int) -> _Iterated:
+    """The iterative path (``opts.method`` is ``sparse`` or ``matvec``) on ``threads``."""
     if threads > 1:
         with ThreadPoolExecutor(threads) as pool:
-            return _iterative_in(T, k, tol, seed, extra, block, method, max_dim, attempts,
-                                 delta, cert_steps, pool, threads, factorization, certificate)
-    return _iterative_in(T, k, tol, seed, extra, block, method, max_dim, attempts, delta,
-                         cert_steps, None, 1, factorization, certificate)
+            return _iterative_in(T, k, opts, pool, threads)
+    return _iterative_in(T, k, opts, None, 1)
 
 
-def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
-                  method: str, max_dim: int | None, attempts: int, delta: float,
-                  cert_steps: int, pool: ThreadPoolExecutor | None, threads: int,
-                  factorization: str = "auto", certificate: str = "auto"
-                  ) -> tuple[NDArray, NDArray, NDArray, bool, dict]:
-    rng = np.random.default_rng(seed)
+def _iterative_in(T: Any, k: int, opts: SpectrumOptions, pool: ThreadPoolExecutor | None,
+                  threads: int) -> _Iterated:
+    tol, extra, block, method = opts.tol, opts.extra, opts.block, opts.method
+    max_dim, attempts, delta, cert_steps = opts.max_dim, opts.attempts, opts.delta, \
+        opts.cert_steps
+    factorization, certificate = opts.factorization, opts.certificate
+    rng = np.random.default_rng(opts.seed)
     Tc = sp.csr_array(T, dtype=float)
     info: dict[str, Any] = {}
     t0 = time.perf_counter()
@@ -797,14 +935,15 @@ def _iterative_in(T: Any, k: int, tol: float, seed: int, extra: int, block: int,
         r2 = cert["block_residual"]
         lo = np.sqrt(np.clip(theta[:k] - r2, 0.0, None))
         info["sigma_error_bound"] = (r2 / np.maximum(s + lo, 1e-300)).tolist()
-    return s, U, V, certified, info
+    return _Iterated(s, U, V, certified, info)
 
 
 def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: int = 0,
                  extra: int = 8, block: int = 4, max_dim: int | None = None, attempts: int = 3,
                  delta: float = 1e-10, cert_steps: int = 300,
                  threads: int | None = None, factorization: str = "auto",
-                 certificate: str = "auto") -> Spectrum:
+                 certificate: str = "auto", options: SpectrumOptions | None = None
+                 ) -> Spectrum:
     r"""Top-``k`` singular triplets of ``T`` (dense or sparse), descending, with a proof
     that none was skipped.
 
@@ -838,6 +977,8 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
         factorization: :func:`certify_top_inertia`; needs the ``fast`` extra) or
         ``"auto"`` (inertia when the shift-invert factorization is PARDISO's, falling back
         to Lanczos when the count cannot be used; else Lanczos).
+    options : a :class:`SpectrumOptions` holding all of the above at once; when given it
+        replaces the keywords.
 
     Returns
     -------
@@ -848,6 +989,13 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
         :math:`\sum_{i\le k}\sigma_i^2 \le \|T\|_F^2`.
     """
     t0 = time.perf_counter()
+    if options is not None:
+        method, tol, seed, extra, block = (options.method, options.tol, options.seed,
+                                           options.extra, options.block)
+        max_dim, attempts, delta, cert_steps = (options.max_dim, options.attempts,
+                                                options.delta, options.cert_steps)
+        threads, factorization, certificate = (options.threads, options.factorization,
+                                               options.certificate)
     if getattr(T, "ndim", None) != 2:
         raise SpectrumError(f"top_singular: T must be a matrix, got ndim={getattr(T, 'ndim', None)}")
     NL, NR = T.shape
@@ -888,10 +1036,13 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
         if k >= kmax - 1:
             raise SpectrumError(f"top_singular: {method} path needs k < {kmax - 1}; use dense")
         nthreads = min(2, os.cpu_count() or 1) if threads is None else int(threads)
-        s, U, V, certified, info = _iterative(T, k, tol, seed, extra, block, method, max_dim,
-                                              attempts, delta, cert_steps, max(1, nthreads),
-                                              factorization, certificate)
-        cert.update(info)
+        opts = SpectrumOptions(method=method, tol=tol, seed=seed, extra=extra, block=block,
+                               max_dim=max_dim, attempts=attempts, delta=delta,
+                               cert_steps=cert_steps, threads=threads,
+                               factorization=factorization, certificate=certificate)
+        run = _iterative(T, k, opts, max(1, nthreads))
+        s, U, V, certified = run.s, run.U, run.V, run.certified
+        cert.update(run.info)
         if certified and cert["check"].get("by") == "inertia":
             cert["statement"] = (
                 f"deterministic: these are the top {k} singular values of T (none skipped, "
@@ -925,4 +1076,4 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
     cert["frobenius_consistent"] = bool(np.sum(s**2) <= fro * (1 + 1e-10) + 1e-12)
     return Spectrum(k=int(k), singular_values=s, residuals=res, frobenius_sq=fro, tail=tail,
                     method=method, certified=certified, seconds=time.perf_counter() - t0,
-                    shape=(NL, NR), certificate=cert, U=U, V=V)
+                    shape=(NL, NR), certificate=SpectralCertificate.from_dict(cert), U=U, V=V)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..cooccurrence import CoOccurrence
 from ..errors import SpectrumWarning
-from ..spectrum import top_singular
+from ..spectrum import SpectrumOptions, top_singular
 
 __all__ = ["spectrum_payload", "spectrum_rows", "demo_section"]
 
@@ -21,22 +21,16 @@ def spectrum_payload(C: CoOccurrence, k: int, method: str = "auto", seed: int = 
     from ..cli._common import env_info
 
     k = min(k, min(C.n_left, C.n_right))
-    kw: dict = {}
-    if seed != 0:
-        kw["seed"] = seed
-    if factorization != "auto":
-        kw["factorization"] = factorization
-    if certificate != "auto":
-        kw["certificate"] = certificate
-    s = C.spectrum(k, method=method, **kw)
+    s = C.spectrum(k, options=SpectrumOptions(method=method, seed=seed,
+                                              factorization=factorization,
+                                              certificate=certificate))
     return dict(env=env_info(C.mdp), k=k, singular_values=s.singular_values,
                 tail=s.tail, frobenius_sq=s.frobenius_sq, n_left=C.n_left, n_right=C.n_right,
                 residuals=s.residuals, max_error=s.max_error, method=s.method,
                 certified=s.certified, certificate=s.certificate, seconds=s.seconds,
-                factorization=s.certificate.get("factorization"),
-                certificate_by="dense" if s.method == "dense" else
-                s.certificate.get("check", {}).get("by"),
-                failure_probability=s.certificate.get("failure_probability"),
+                factorization=s.certificate.factorization,
+                certificate_by=s.certificate.by,
+                failure_probability=s.certificate.failure_probability,
                 uncovered=int(C.uncovered.size), unreachable=int(C.unreachable.size))
 
 
@@ -60,9 +54,9 @@ def demo_section(ctx: Any) -> dict[str, Any]:
         it = top_singular(C.T, k, method="sparse", seed=ctx.seed)
     diff = float(np.max(np.abs(it.singular_values - dense.singular_values)))
     ctx.say(f"== Certified top-{k} spectrum (D2, F4): shift-invert block Krylov on T^T T")
-    ctx.say(f"  certified={it.certified}: {it.certificate['statement']}")
+    ctx.say(f"  certified={it.certified}: {it.certificate.statement}")
     bound = float(np.max(it.error_bounds))
     ctx.say(f"  max |sigma_sparse - sigma_dense| = {diff:.3g}  <=  proved bound {bound:.3g}")
     return dict(k=k, certified=it.certified, max_abs_diff_vs_dense=diff, proved_bound=bound,
-                failure_probability=it.certificate.get("failure_probability"),
+                failure_probability=it.certificate.failure_probability,
                 seconds=it.seconds)

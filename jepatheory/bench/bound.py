@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
                    spectrum_seconds=spec_s, peak_GiB=_peak_gib(), target_seconds=120,
                    target_GiB=8, within_target=bool(total <= 120 and _peak_gib() <= 8),
                    stages=stages, spectrum_method=spec.method, certified=spec.certified,
-                   certificate_by=spec.certificate.get("check", {}).get("by"),
-                   failure_probability=spec.certificate.get("failure_probability"),
+                   certificate_by=spec.certificate.by if spec.method != "dense" else None,
+                   failure_probability=spec.certificate.failure_probability,
                    max_error=spec.max_error, sigma=spec.singular_values[:8],
                    tail_K=spec.tail_k(K), C_pi_star=C_star, min_nu=min_nu(C.nu),
                    V_star=plan.value(mdp.rho0), vi_iterations=plan.iterations,
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
                    nonvacuous_from=curve.scan.nonvacuous_from if curve.scan else None,
                    crossover=curve.scan.statement if curve.scan else None, rows=rows_k,
                    fast_extra_installed=pardiso_available(),
-                   factorization=spec.certificate.get("factorization"))
+                   factorization=spec.certificate.factorization)
     if args.json:
         print_json(payload)
         return 0

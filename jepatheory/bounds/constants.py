@@ -17,7 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..cooccurrence import CoOccurrence
 from ..mdp import MDP
+from ..spectrum import Spectrum
 
 __all__ = ["regret_constant", "trivial_bound", "concentrability", "row_factor", "min_nu"]
 
@@ -62,16 +64,13 @@ def min_nu(nu: ArrayLike) -> float:
     return float(np.min(np.asarray(nu, dtype=float)))
 
 
-def spectrum_upto(C, k: int):  # noqa: ANN001, ANN201 - CoOccurrence -> Spectrum
-    """A cached spectrum of ``C`` with at least ``k`` triplets (reuses a larger one), so
-    per-k quantities do not recompute the SVD."""
-    for (kk, method), spec in sorted(C._spectra.items(), key=lambda kv: kv[0][0]):
-        if kk >= k and method == "auto":
-            return spec
-    return C.spectrum(k)
+def spectrum_upto(C: CoOccurrence, k: int) -> Spectrum:
+    """The top-k spectrum of ``C``, reusing a cached larger one (``C.spectrum`` truncates
+    it), so per-k quantities do not recompute the SVD."""
+    return C.spectrum(k, reuse=True)
 
 
-def top_k(C, k: int) -> tuple[NDArray, NDArray, NDArray]:  # noqa: ANN001 - CoOccurrence
+def top_k(C: CoOccurrence, k: int) -> tuple[NDArray, NDArray, NDArray]:
     """``(s, U, V)`` truncated to the first k triplets (from :func:`spectrum_upto`)."""
     spec = spectrum_upto(C, k)
     return spec.singular_values[:k], spec.U[:, :k], spec.V[:, :k]

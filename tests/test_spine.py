@@ -1,0 +1,48 @@
+"""The spine's typed seams: solver options as one cache key, the spectral certificate as a
+record that still reads (and exports) as the mapping it was."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jepatheory.cooccurrence import CoOccurrence
+from jepatheory.envs import grid, ring
+from jepatheory.spectrum import SpectralCertificate, SpectrumOptions, top_singular, truncate
+
+
+def test_options_are_the_cache_key():
+    C = CoOccurrence(ring(30, 0.2))
+    a = C.spectrum(4, seed=2)
+    assert C.spectrum(4, options=SpectrumOptions(seed=2)) is a
+    assert C.spectrum(4) is not a  # other options, another entry
+    assert C.spectrum(4) is C.spectrum(4, options=SpectrumOptions())
+
+
+def test_reuse_returns_a_truncated_view_with_equal_options():
+    C = CoOccurrence(grid(8, 8, 0.1))
+    big = C.spectrum(6)
+    small = C.spectrum(3, reuse=True)
+    assert small.k == 3 and np.array_equal(small.singular_values, big.singular_values[:3])
+    assert np.array_equal(small.tail, big.tail[:4]) and small.U.shape[1] == 3
+    assert len(small.certificate["sigma_error_bound"]) == 3
+    # not reused across options, nor without asking (a top-3 solve is its own computation)
+    assert C.spectrum(3, reuse=True, seed=1).k == 3
+    assert C.spectrum(3) is not small
+
+
+def test_truncate_rejects_a_larger_k():
+    spec = top_singular(CoOccurrence(ring(12, 0.1)).T, 3)
+    with pytest.raises(ValueError, match="k=4"):
+        truncate(spec, 4)
+
+
+@pytest.mark.parametrize("method", ["dense", "sparse"])
+def test_certificate_is_a_record_and_the_old_mapping(method):
+    spec = top_singular(CoOccurrence(grid(12, 12, 0.1)).T, 4, method=method)
+    cert = spec.certificate
+    assert isinstance(cert, SpectralCertificate)
+    assert cert.by == ("dense" if method == "dense" else cert["check"]["by"])
+    assert cert.failure_probability == cert["failure_probability"]
+    assert list(cert) == list(cert.to_dict()) and dict(cert).keys() == cert.to_dict().keys()
+    assert SpectralCertificate.from_dict(cert.to_dict()).to_dict() == cert.to_dict()
+    assert spec.to_dict()["certificate"] == cert.to_dict()
