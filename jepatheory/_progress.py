@@ -56,7 +56,7 @@ class Progress:
             sys.stderr.write("\n")
             sys.stderr.flush()
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -112,3 +112,13 @@ class BoundInputError(JepaTheoryError, ValueError):
 class SpectrumWarning(UserWarning):
     """A top-k spectrum could not be certified (a skipped singular value is not excluded);
     the residual bounds still hold."""
+
+
+class UnknownMethodError(JepaTheoryError, ValueError):
+    """A routine was asked for a method (algorithm) it does not have; the message names the
+    value and the known methods."""
+
+
+class MethodFallbackWarning(UserWarning):
+    """The requested (or automatic) method is impractical at this size; the documented
+    substitute named in the message was used instead."""

@@ -216,7 +216,7 @@ def read_graphml(path: str | Path, gamma: float | None = None) -> MDP:
         raise MDPFileError(f"{path}: not a readable GraphML file ({exc})") from None
     if not G.is_directed():
         G = G.to_directed()
-    for v, d in G.nodes(data=True):
+    for _v, d in G.nodes(data=True):
         if "pos_x" in d and "pos_y" in d:
             d["pos"] = (d["pos_x"], d["pos_y"])
     try:

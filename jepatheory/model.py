@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from ._results import Result
 from .cooccurrence import CoOccurrence
-from .errors import ShapeError
+from .errors import ShapeError, SpectrumError
 
 __all__ = ["Embeddings", "truncated_embeddings", "jepa_loss", "factorization_error",
            "l2_loss", "empirical_loss", "h_prime", "model_kernel", "clip_renormalize",
@@ -70,7 +70,7 @@ def truncated_embeddings(C: CoOccurrence, k: int) -> Embeddings:
     Rows outside the supports are 0."""
     spec = C.spectrum(k)
     if spec.U is None or spec.V is None:  # pragma: no cover - top_singular always sets them
-        raise ValueError("truncated_embeddings: spectrum has no singular vectors")
+        raise SpectrumError("truncated_embeddings: spectrum has no singular vectors")
     zL = spec.U * spec.singular_values / np.sqrt(C.nu_L)[:, None]
     hR = spec.V / np.sqrt(C.q_R)[:, None]
     return Embeddings(z=C.lift_left(zL), h=C.lift_right(hR))

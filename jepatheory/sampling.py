@@ -70,7 +70,7 @@ class Dataset:
         """Empirical next-state marginal :math:`\\hat q(s')`."""
         return np.bincount(self.s2, minlength=self.n_states) / self.n
 
-    def head(self, n: int) -> "Dataset":
+    def head(self, n: int) -> Dataset:
         """The first ``n`` transitions (nested datasets for sweeps over n)."""
         return Dataset(self.s[:n], self.a[:n], self.s2[:n], self.n_states, self.n_actions)
 

@@ -9,7 +9,7 @@ Policies are arrays ``pi[s, a]`` (rows sum to 1) or integer arrays of actions
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._results import Result
 from ._spmv import matmul
-from .errors import DistributionError, ShapeError
+from .errors import DistributionError, ShapeError, UnknownMethodError
 from .mdp import MDP, check_distribution
 
 __all__ = [
@@ -187,7 +187,7 @@ def value_iteration(mdp: MDP, tol: float = 1e-10, max_iter: int = 100_000,
     it = 0
     res = np.inf
     product = matmul(mdp.P_sa)  # on MKL's threads with the 'fast' extra
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count after the loop
         Q = q_from_v(mdp, V, product)
         V_new = row_max(Q)
         res = float(np.max(np.abs(V_new - V)))
@@ -209,7 +209,7 @@ def policy_iteration(mdp: MDP, pi0: ArrayLike | None = None, max_iter: int = 100
         pi = np.asarray(pi0, dtype=np.int64)
     V = policy_evaluation(mdp, pi)
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count after the loop
         Q = q_from_v(mdp, V)
         best = row_max(Q)
         cur = Q[np.arange(N), pi]
@@ -231,7 +231,7 @@ def optimal_policy(mdp: MDP, method: str = "pi") -> PlanResult:
         return policy_iteration(mdp)
     if method in ("vi", "value_iteration"):
         return value_iteration(mdp)
-    raise ValueError(f"optimal_policy: unknown method {method!r} (use 'pi' or 'vi')")
+    raise UnknownMethodError(f"optimal_policy: unknown method {method!r} (use 'pi' or 'vi')")
 
 
 def occupancy(mdp: MDP, pi: ArrayLike, rho0: ArrayLike | None = None) -> NDArray[np.float64]:

@@ -23,7 +23,8 @@ Methods (``top_singular(..., method=)``):
 
 Accuracy report of every answer:
 
-* ``residuals[i]`` :math:`= \sqrt{(\|T v_i - \sigma_i u_i\|^2 + \|T^\top u_i - \sigma_i v_i\|^2)/2}`;
+* ``residuals[i]``
+  :math:`= \sqrt{(\|T v_i - \sigma_i u_i\|^2 + \|T^\top u_i - \sigma_i v_i\|^2)/2}`;
   by Weyl's theorem applied to :math:`\begin{pmatrix}0&T\\T^\top&0\end{pmatrix}` some true
   singular value lies within ``residuals[i]`` of ``singular_values[i]``;
 * ``frobenius_sq`` computed from the nonzeros (exact up to rounding) and
@@ -38,7 +39,8 @@ Accuracy report of every answer:
   2. Courant-Fischer: :math:`\lambda_{p+1}(G) \le \max_{x\perp Q} x^\top G x`, bounded
      above (for :math:`B`, equivalently) by Lanczos on the deflated operator with the
      Kuczynski-Wozniakowski bound
-     :math:`P[\theta^{(j)} < (1-\epsilon)\lambda_{\max}] \le 1.648\sqrt{n}\,e^{-\sqrt{\epsilon}(2j-1)}`,
+     :math:`P[\theta^{(j)} < (1-\epsilon)\lambda_{\max}]
+     \le 1.648\sqrt{n}\,e^{-\sqrt{\epsilon}(2j-1)}`,
      taken with a union bound over the Lanczos steps, so it holds with probability
      ``>= 1 - delta`` over the random start vector;
   3. if :math:`\theta_p - \|R\|_2` exceeds that bound, the p eigenvalues of step 1 are the
@@ -75,7 +77,8 @@ import warnings
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg as sla
@@ -88,8 +91,9 @@ from ._results import Result, to_jsonable
 from ._spmv import matmul
 from .errors import SpectrumError, SpectrumWarning
 
-__all__ = ["Spectrum", "SpectralCertificate", "SpectrumOptions", "top_singular", "truncate", "canonical_signs", "certify_top",
-           "certify_top_inertia", "gram", "DENSE_MAX_ENTRIES", "METHODS", "CERTIFICATES"]
+__all__ = ["Spectrum", "SpectralCertificate", "SpectrumOptions", "top_singular", "truncate",
+           "canonical_signs", "certify_top", "certify_top_inertia", "gram", "DENSE_MAX_ENTRIES",
+           "METHODS", "CERTIFICATES"]
 
 #: Matrices with at most this many entries (N_L * N_R) use the dense SVD path.
 DENSE_MAX_ENTRIES = 4_000_000
@@ -588,7 +592,8 @@ def _block_krylov(apply: Operator, gmul: Operator, X0: NDArray, p: int,
                   ) -> tuple[NDArray, NDArray, NDArray, int, NDArray]:
     r"""Block Krylov space of ``apply`` (B) from ``X0`` (``gmul`` computes G X), grown block
     by block until the top ``need(theta)`` Ritz pairs of G have residual norm
-    :math:`\|Gy-\theta y\|\le` ``tol_abs`` or the dimension reaches ``max_dim``. Returns the top ``p`` Ritz values
+    :math:`\|Gy-\theta y\|\le` ``tol_abs`` or the dimension reaches ``max_dim``. Returns
+    the top ``p`` Ritz values
     (descending), vectors Y, residual norms, the dimension, and GY (reused by the
     certificate).
 
@@ -997,7 +1002,8 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
         threads, factorization, certificate = (options.threads, options.factorization,
                                                options.certificate)
     if getattr(T, "ndim", None) != 2:
-        raise SpectrumError(f"top_singular: T must be a matrix, got ndim={getattr(T, 'ndim', None)}")
+        raise SpectrumError("top_singular: T must be a matrix, got "
+                            f"ndim={getattr(T, 'ndim', None)}")
     NL, NR = T.shape
     kmax = min(NL, NR)
     if not (isinstance(k, (int, np.integer)) and 0 <= k <= kmax):

@@ -42,7 +42,7 @@ def test_coverage_t4_t4b_t5(case):
     hits = dict(Delta_n=0, rho_nu=0, rho_q=0, T4=0, T4b=0, T5_rows=0)
     k = min(2, C.n_left, C.n_right)
     pi_star = optimal_policy(mdp).policy
-    for r in range(R):
+    for _r in range(R):
         ds = sample_transitions(mdp, nu, n, rng)
         hits["Delta_n"] += np.linalg.norm(_tilde_T(C, ds) - T, 2) <= const.Delta_n
         nu_hat, q_hat = ds.nu_hat().ravel()[C.left], ds.q_hat()[C.right]

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(dict(relax=rel, mixing=mix, summary=summary))
         return 0
-    say(args, "T6 relaxation certificates (k = %d)" % args.k)
+    say(args, f"T6 relaxation certificates (k = {args.k:d})")
     say(args, table([{k: v for k, v in r.items() if k not in ("tail",)} for r in rel]))
     say(args, "\nD5 fastest mixing (barrier method, certified)")
     say(args, table(mix))

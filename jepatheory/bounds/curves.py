@@ -215,7 +215,8 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
     (default: policy iteration) and ``d_star`` its occupancy, ``variance`` the plug-in
     variance and ``kappa_curve`` the output of
     :func:`~jepatheory.bounds.kappa.kappa_rescaled_curve` (up to at least ``max(ks)``, used
-    by the ``"rescale"`` method), if already computed. ``scan`` adds the crossover/vacuity scan over n.
+    by the ``"rescale"`` method), if already computed. ``scan`` adds the crossover/vacuity
+    scan over n.
     """
     if C is None:
         C = CoOccurrence(mdp, nu)

@@ -21,7 +21,8 @@ from .relax import (ARCHS, ArchitectureGap, RelaxationCertificate, architecture_
 
 __all__ = ["ConvexInputError", "FantopeCertificate", "fantope_max", "ky_fan",
            "project_fantope", "ARCHS", "ArchitectureGap", "RelaxationCertificate",
-           "architecture_gap", "dual_bound", "relax", "fastest_mixing", "design_chain", "design_actions",
+           "architecture_gap", "dual_bound", "relax", "fastest_mixing", "design_chain",
+           "design_actions",
            "design_grid_slip", "MixingCertificate", "Design", "to_graph"]
 
 _DESIGN = ("fastest_mixing", "design_chain", "design_actions", "design_grid_slip",

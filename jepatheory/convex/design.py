@@ -458,7 +458,7 @@ def design_actions(graphs: list[Any], objective: str = "fastest-mixing", k: int 
     if any(v is None or set(v) != set(nodes[0]) for v in nodes):
         raise ConvexInputError("design_actions: every action's graph needs the same node set")
     Hs = []
-    for a, G in enumerate(graphs):
+    for _a, G in enumerate(graphs):
         Ga = nx.Graph()
         Ga.add_nodes_from(G.nodes())
         Ga.add_edges_from((u, v) for u, v in G.edges() if u != v)

@@ -78,7 +78,7 @@ from numpy.typing import NDArray
 
 from .._results import Result
 from ..cooccurrence import CoOccurrence
-from ..errors import SolverError
+from ..errors import MethodFallbackWarning, SolverError
 from .errors import ConvexInputError
 from .fantope import fantope_violation, ky_fan, project_fantope
 
@@ -238,7 +238,7 @@ def _polish_lambda(arch: str, lam: NDArray, A: NDArray, B: NDArray, k: int,
 
             def at(x: float) -> float:
                 l2 = lam.copy()
-                l2[a] = x
+                l2[a] = x  # noqa: B023 - at() is used within this iteration only
                 return _g(arch, l2, A, B, k)
 
             f1, f2 = at(x1), at(x2)
@@ -703,11 +703,11 @@ def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
         if method == "first-order":
             note = (f"SDP impractical above N = {SDP_MAX_N} states (N = {N}); used projected "
                     "gradient on the Fantope with its own dual certificate")
-            warnings.warn(note, stacklevel=2)
+            warnings.warn(note, MethodFallbackWarning, stacklevel=2)
     if method == "sdp-full" and N > SDP_FULL_MAX_N:
         note = (f"full-size SDP impractical above N = {SDP_FULL_MAX_N} states (N = {N}, "
                 "memory ~ N^4); used the subspace SDP")
-        warnings.warn(note, stacklevel=2)
+        warnings.warn(note, MethodFallbackWarning, stacklevel=2)
         method = "sdp"
     tol_ = tol if tol is not None else (1e-3 if method == "first-order" else 1e-6)
     if method in ("sdp", "sdp-full"):

@@ -62,7 +62,7 @@ def check_linear_term_unbounded(seed: int) -> CheckOutcome:
     fh = make_encoder("tabular", mdp, 4, 1, rng)
     oz, oh = Adam(fz.params, 0.05), Adam(fh.params, 0.05)
     losses = []
-    for step in range(400):
+    for _step in range(400):
         idx = rng.integers(0, ds.n, 512)
         Z, cz = fz.forward(ds.s[idx], ds.a[idx])
         H, ch = fh.forward(ds.s2[idx])

@@ -74,7 +74,7 @@ class Encoder:
     def n_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
 
-    def copy(self) -> "Encoder":
+    def copy(self) -> Encoder:
         return Encoder(self.kind, self.k, self.n_heads, self.n_states,
                        {n: p.copy() for n, p in self.params.items()}, self.x, self.hidden,
                        dict(self.meta))

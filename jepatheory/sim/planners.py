@@ -106,7 +106,7 @@ def latent_value_iteration(mdp: MDP, z: NDArray, h: NDArray, q: NDArray, *,
     V = np.zeros(N)
     converged, it, res = False, 0, np.inf
     bound = 1e6 * (1 + mdp.r_max) / (1 - g)
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count after the loop
         w = Hq.T @ V
         V_new = (mdp.r + g * (z @ w).reshape(N, m)).max(axis=1)
         res = float(np.max(np.abs(V_new - V)))

@@ -57,7 +57,7 @@ def plot_regret_vs_k(rows: list[dict], path: str | Path, k_star: dict | None = N
     if k_star:
         ax.plot([], [], color="grey", ls=(0, (1, 3)), lw=2, label="bound k*(n)")
     if isinstance(count, dict):
-        for n, v in count.items():
+        for _n, v in count.items():
             ax.axhline(max(v, 1e-6), color="k", ls="-.", lw=0.8, alpha=0.5)
         ax.plot([], [], "k-.", lw=0.8, label="count model (per n)")
     elif count is not None:

@@ -128,8 +128,8 @@ def derive(smdp: SymbolicMDP, marginals: str = "symbols") -> Derivation:
         Ta = T[rows, :] if rows else sp.zeros(0, nR)
         blocks.append(Ta)
         # Abar_a[s,s'] = p(s,s'|a)/sqrt(p(s|a) q(s')) with p(.|a) = p/p(a)
-        abar.append(sp.Matrix(len(rows), nR, lambda r, j: (J[rows[r], j] / pa)
-                              / sp.sqrt(nu_L[rows[r]] / pa * q_R[j])))
+        abar.append(sp.Matrix(len(rows), nR, lambda r, j, rows=rows, pa=pa:
+                              (J[rows[r], j] / pa) / sp.sqrt(nu_L[rows[r]] / pa * q_R[j])))
     Lap = sp.eye(nL + nR) - sp.Matrix(sp.BlockMatrix([[sp.zeros(nL, nL), T],
                                                       [T.T, sp.zeros(nR, nR)]]))
     W = sp.Matrix(nR, nR, lambda j1, j2: sum((J[i, j1] * J[i, j2] / nu_L[i]

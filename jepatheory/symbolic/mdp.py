@@ -85,7 +85,7 @@ class SymbolicMDP:
         return sp.Matrix([list(self.P_sa.row(s * self.n_actions + a))
                           for s in range(self.n_states)])
 
-    def subs(self, values: Mapping[Any, Any]) -> "SymbolicMDP":
+    def subs(self, values: Mapping[Any, Any]) -> SymbolicMDP:
         """Substitute parameter values (the result keeps the remaining parameters)."""
         vals = {(sp.Symbol(k) if isinstance(k, str) else k): sp.nsimplify(v)
                 for k, v in values.items()}
