@@ -122,3 +122,9 @@ class UnknownMethodError(JepaTheoryError, ValueError):
 class MethodFallbackWarning(UserWarning):
     """The requested (or automatic) method is impractical at this size; the documented
     substitute named in the message was used instead."""
+
+
+class RawArchitectureError(JepaTheoryError, ValueError):
+    """A constrained architecture was asked in raw encoder coordinates where the whitened
+    model it is computed in differs from it (T6: tied h = f needs nu(s,a) = q(s) p(a),
+    shared f needs nu(s,a) = nu_S(s) p(a)); the message names the condition and the gap."""

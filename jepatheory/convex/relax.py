@@ -11,8 +11,12 @@ with action ``a`` laid out on all N states (zero rows/columns outside the suppor
   :math:`T_a \approx F W_a F^\top`, i.e. :math:`\bar A_a \approx F W_a F^\top` (T6).
 
 On raw encoders this is the model ``z(s,a) = W_a^T f(s)`` with the tie/sharing taken in the
-whitened coordinates; it is *exactly* h = f when :math:`\nu(s,a) = q(s)\pi(a)` (tied) and
-exactly a shared f when :math:`\nu(s,a)=\nu_S(s)\pi(a)` (shared).
+whitened coordinates; it is *exactly* h = f only when :math:`\nu(s,a) = q(s)\,p(a)` (tied)
+and exactly a shared f only when :math:`\nu(s,a)=\nu_S(s)\,p(a)` (shared). Uniform nu
+breaks the tied condition whenever q is not uniform. The bounds below are always bounds for
+the whitened classes; ``relax(..., coordinates="raw")`` checks the condition
+(:func:`raw_condition_gap`) and raises
+:class:`~jepatheory.errors.RawArchitectureError` naming it when it fails.
 For orthonormal F, G (projectors :math:`Q_L=FF^\top, Q_R=GG^\top`) the best W_a gives
 
 .. math::
@@ -23,7 +27,11 @@ For orthonormal F, G (projectors :math:`Q_L=FF^\top, Q_R=GG^\top`) the best W_a 
 **Relaxation** (lower bound on min eps). With :math:`A_a=T_a^\top T_a`,
 :math:`B_a=T_aT_a^\top` and :math:`Q\preceq I`,
 :math:`\|Q_LT_aQ_R\|_F^2\le\min(\operatorname{tr}A_aQ_R,\operatorname{tr}B_aQ_L)`; replacing
-projectors by the Fantope :math:`\mathcal F_k` gives the concave maximization
+projectors by the Fantope :math:`\mathcal F_k` gives the concave maximization below.
+(Maximizing :math:`\sum_a\|X T_a X\|_F^2` itself over the Fantope is *not* a convex
+problem: it maximizes a convex function. Convexity comes from the concave majorant
+:math:`\min(\operatorname{tr}A_aX_R,\operatorname{tr}B_aX_L)`, which equals an upper
+bound of the objective on projectors.)
 
 .. math::
 
@@ -78,13 +86,13 @@ from numpy.typing import NDArray
 
 from .._results import Result
 from ..cooccurrence import CoOccurrence
-from ..errors import MethodFallbackWarning, SolverError
+from ..errors import MethodFallbackWarning, RawArchitectureError, SolverError
 from .errors import ConvexInputError
 from .fantope import fantope_violation, ky_fan, project_fantope
 
 __all__ = ["ARCHS", "METHODS", "RELAXATIONS", "SDP_FULL_MAX_N", "SDP_MAX_N",
            "RelaxationCertificate", "ArchitectureGap", "relax", "architecture_gap", "dual_bound",
-           "action_blocks", "model_error"]
+           "action_blocks", "model_error", "raw_condition_gap", "check_raw_architecture"]
 
 ARCHS = ("free", "shared", "tied")
 METHODS = ("auto", "sdp", "sdp-full", "first-order")
@@ -178,6 +186,36 @@ def action_blocks(C: CoOccurrence) -> NDArray[np.float64]:
     flat = C.left[T.row]
     out[flat % m, flat // m, C.right[T.col]] = T.data
     return out
+
+
+def raw_condition_gap(C: CoOccurrence, arch: str) -> float:
+    r"""How far ``nu`` is from the condition under which the whitened ``arch`` model is the
+    raw-encoder architecture (T6): :math:`\max_{s,a}|\nu(s,a) - q(s)p(a)|` for ``tied``,
+    :math:`\max_{s,a}|\nu(s,a) - \nu_S(s)p(a)|` for ``shared`` (0 for ``free``).
+
+    >>> from jepatheory.envs import ring
+    >>> raw_condition_gap(CoOccurrence(ring(10, 0.2)), "tied") < 1e-12
+    True
+    """
+    if arch not in ARCHS:
+        raise ConvexInputError(f"arch: expected one of {ARCHS}, got {arch!r}")
+    if arch == "free":
+        return 0.0
+    nu = C.nu
+    p_a = nu.sum(axis=0)
+    marginal = C.q if arch == "tied" else nu.sum(axis=1)
+    return float(np.max(np.abs(nu - np.outer(marginal, p_a))))
+
+
+def check_raw_architecture(C: CoOccurrence, arch: str, tol: float = 1e-9) -> None:
+    """Raise :class:`~jepatheory.errors.RawArchitectureError` unless the whitened ``arch``
+    model equals the raw-encoder architecture for this ``nu`` (within ``tol``)."""
+    gap = raw_condition_gap(C, arch)
+    if gap > tol:
+        cond = "nu(s,a) = q(s) p(a)" if arch == "tied" else "nu(s,a) = nu_S(s) p(a)"
+        raise RawArchitectureError(
+            f"arch={arch!r} in raw coordinates needs {cond} (T6); here max |difference| = "
+            f"{gap:.3g}: use coordinates='whitened' for the whitened {arch} class")
 
 
 def _check(arch: str, k: int, N: int) -> None:
@@ -644,7 +682,8 @@ def _upper(arch: str, blocks: NDArray, k: int, points: list[tuple[NDArray, NDArr
 # ---------------------------------------------------------------------- main entry
 def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
           relaxation: str = "auto", solver: str = "auto", tol: float | None = None,
-          seed: int = 0, iters: int = 2000, cut_rounds_max: int = 10) -> RelaxationCertificate:
+          seed: int = 0, iters: int = 2000, cut_rounds_max: int = 10,
+          coordinates: str = "whitened") -> RelaxationCertificate:
     r"""Certified bounds on :math:`\min\varepsilon` of architecture ``arch`` at rank ``k``
     (THEORY T6; ``proofs/T6.md``).
 
@@ -667,6 +706,9 @@ def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
     tol : tolerance of the verification, relative to max(1, ||T||_F^2); default 1e-6 for
         the SDP, 1e-3 for the first-order method (O(1/t) convergence)
     iters : iterations of the first-order method
+    coordinates : ``"whitened"`` (the tie/sharing in the coordinates of T, any nu) or
+        ``"raw"`` (the raw-encoder architecture h = f / shared f: the same computation,
+        allowed only when :func:`check_raw_architecture` passes)
 
     Returns
     -------
@@ -680,13 +722,19 @@ def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
     Raises
     ------
     ConvexInputError
-        unknown arch or method, k out of range.
+        unknown arch, method or coordinates, k out of range.
+    RawArchitectureError
+        ``coordinates="raw"`` and nu violates the condition of the architecture.
     SolverError
         the SDP solver failed or reported an infeasible/unbounded problem.
     """
     t0 = time.perf_counter()
     N, m = C.mdp.n_states, C.mdp.n_actions
     _check(arch, k, N)
+    if coordinates not in ("whitened", "raw"):
+        raise ConvexInputError(f"coordinates: expected 'whitened' or 'raw', got {coordinates!r}")
+    if coordinates == "raw":
+        check_raw_architecture(C, arch)
     if method not in METHODS:
         raise ConvexInputError(f"method: expected one of {METHODS}, got {method!r}")
     if relaxation not in RELAXATIONS:
