@@ -46,3 +46,49 @@ def test_certificate_is_a_record_and_the_old_mapping(method):
     assert list(cert) == list(cert.to_dict()) and dict(cert).keys() == cert.to_dict().keys()
     assert SpectralCertificate.from_dict(cert.to_dict()).to_dict() == cert.to_dict()
     assert spec.to_dict()["certificate"] == cert.to_dict()
+
+
+def test_c_first_and_the_deprecated_form_agree():
+    import warnings
+
+    from jepatheory.bounds import count_model_chain, plugin_run, regret_ladder, t5_bound
+    from jepatheory.data import uniform_nu
+    from jepatheory.envs import chain
+    from jepatheory.model import truncated_embeddings
+    from jepatheory.sampling import sample_transitions
+    from jepatheory.sim.measure import run_experiment
+
+    mdp = chain(6, 0.2)
+    nu = uniform_nu(mdp)
+    C = CoOccurrence(mdp, nu)
+    new = plugin_run(C, 300, 2, 1)
+    with pytest.warns(DeprecationWarning, match=r"plugin_run\(mdp, nu"):
+        old = plugin_run(mdp, nu, 300, 2, 1)
+    assert new.to_dict() == old.to_dict()
+    e = truncated_embeddings(C, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert regret_ladder(mdp, nu, e.z, e.h, C=C).to_dict() == \
+            regret_ladder(C, e.z, e.h).to_dict()
+        assert t5_bound(mdp, nu, 100, 0.05).to_dict() == t5_bound(C, 100, 0.05).to_dict()
+        ds = sample_transitions(mdp, nu, 200, 0)
+        assert count_model_chain(mdp, nu, ds).to_dict() == count_model_chain(C, ds).to_dict()
+        a = run_experiment(mdp, nu, k=2, n=200, seed=0).to_dict()
+    b = run_experiment(C, k=2, n=200, seed=0).to_dict()
+    for d in (a, b):
+        d["metrics"] = {key: v for key, v in d["metrics"].items() if "seconds" not in key}
+    assert a == b
+
+
+def test_the_old_form_still_checks_c_against_mdp_and_nu():
+    from jepatheory.bounds import regret_ladder
+    from jepatheory.envs import chain
+    from jepatheory.errors import ShapeError
+    from jepatheory.model import truncated_embeddings
+
+    C = CoOccurrence(chain(6, 0.2))
+    e = truncated_embeddings(C, 2)
+    with pytest.warns(DeprecationWarning), pytest.raises(ShapeError, match="different MDP"):
+        regret_ladder(chain(7, 0.2), None, e.z, e.h, C=C)
+    with pytest.raises(TypeError, match="CoOccurrence"):
+        regret_ladder("not a C", e.z, e.h)

@@ -27,7 +27,7 @@ def demo_section(ctx: Any) -> dict[str, Any]:
     if curve.scan is not None:
         ctx.say(f"  {curve.scan.statement}")
     k = min(8, rank)
-    run = plugin_run(mdp, nu, 5000 if ctx.quick else 20000, k, ctx.seed, C=C)
+    run = plugin_run(C, 5000 if ctx.quick else 20000, k, ctx.seed)
     ratios = run.check()
     lad, ch = run.ladder, run.chain
     ctx.say(f"  ladder of one plug-in run (k={run.k}, n={run.n}, planner with q_hat):")

@@ -30,7 +30,7 @@ def demo_section(ctx: Any) -> dict[str, Any]:
     rows, curves = [], {}
     for trainer in ("erm", "spectral"):
         for k in ks:
-            res = run_experiment(mdp, nu, k=k, n=n, trainer=trainer, seed=ctx.seed, C=C,
+            res = run_experiment(C, k=k, n=n, trainer=trainer, seed=ctx.seed,
                                  ds=ds, train_kw=dict(steps=steps))
             f = res.flat()
             rows.append({key: f[key] for key in ("trainer", "k", "n", "loss", "erm_loss", "eps",
@@ -40,10 +40,10 @@ def demo_section(ctx: Any) -> dict[str, Any]:
             if trainer == "spectral":
                 curves[k] = res.log["loss_curve"]
             else:  # the same ERM model planned by latent value iteration (signed P_hat, D4)
-                lat = run_experiment(mdp, nu, k=k, n=n, trainer="erm", planner="latent",
-                                     seed=ctx.seed, C=C, ds=ds, ladder=False)
+                lat = run_experiment(C, k=k, n=n, trainer="erm", planner="latent",
+                                     seed=ctx.seed, ds=ds, ladder=False)
                 rows[-1]["regret_latent_vi"] = lat.metrics["regret"]
-    count = run_experiment(mdp, nu, k=1, n=n, trainer="count", seed=ctx.seed, C=C, ds=ds)
+    count = run_experiment(C, k=1, n=n, trainer="count", seed=ctx.seed, ds=ds)
     ctx.say(table([{key: r[key] for key in ("trainer", "k", "loss", "erm_loss", "eps",
                                             "regret", "R1", "R3w", "R4_T4b")} for r in rows]))
     ctx.say("  the same ERM models planned by latent value iteration on the signed model "

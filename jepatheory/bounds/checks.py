@@ -50,7 +50,7 @@ def _ladders(seed: int) -> list:
         if i % 2:
             ds = sample_transitions(mdp, nu, int(rng.choice([20, 200, 2000])), rng)
             emb = plugin_embeddings(empirical_cooccurrence(mdp, ds), k)
-            out.append(regret_ladder(mdp, nu, emb.z, emb.h, q_hat=ds.q_hat(), C=C))
+            out.append(regret_ladder(C, emb.z, emb.h, q_hat=ds.q_hat()))
         else:
             e = truncated_embeddings(C, k)
             noise = float(rng.choice([0.0, 0.05, 1.0]))
@@ -58,9 +58,9 @@ def _ladders(seed: int) -> list:
             if rng.random() < 0.5:
                 q_hat = np.zeros(mdp.n_states)
                 q_hat[C.right] = rng.dirichlet(np.ones(C.n_right))
-            out.append(regret_ladder(mdp, nu, e.z + noise * rng.standard_normal(e.z.shape),
+            out.append(regret_ladder(C, e.z + noise * rng.standard_normal(e.z.shape),
                                      e.h + noise * rng.standard_normal(e.h.shape),
-                                     q_hat=q_hat, C=C))
+                                     q_hat=q_hat))
     return out
 
 
@@ -118,11 +118,11 @@ def _coverage(seed: int, R: int = 60, delta: float = 0.2) -> dict[str, float]:
     for _ in range(R):
         ds = sample_transitions(mdp, nu, n, rng)
         emb = plugin_embeddings(empirical_cooccurrence(mdp, ds), 2)
-        lad = regret_ladder(mdp, nu, emb.z, emb.h, q_hat=ds.q_hat(), n=n, delta=delta,
-                            k=emb.k, C=C, ds=ds, plugin=True)
+        lad = regret_ladder(C, emb.z, emb.h, q_hat=ds.q_hat(), n=n, delta=delta, k=emb.k,
+                            ds=ds, plugin=True)
         hits["T4"] += lad.eps_used <= lad.t4.eps_bound * (1 + 1e-9)
         hits["T4b"] += lad.eps_used <= lad.t4b.eps_bound * (1 + 1e-9)
-        ch = count_model_chain(mdp, nu, ds, delta)
+        ch = count_model_chain(C, ds, delta)
         hits["T5"] += bool(np.all(ch.l1_rows <= ch.weissman * (1 + 1e-9)))
     out = {key: v / R for key, v in hits.items()}
     out["delta"] = delta

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -40,6 +41,7 @@ from ..errors import BoundInputError, ShapeError
 from ..mdp import MDP
 from ..sampling import Dataset, count_model
 from ..solvers import occupancy, optimal_policy, policy_evaluation
+from ..spine import legacy_call
 from .constants import regret_constant, row_factor, scaled, trivial_bound
 from .core import check_n_delta, check_pairs
 
@@ -158,12 +160,20 @@ def _t5_at(parts: _T5Parts, n: int, delta: float) -> T5Bound:
                    vacuous=bool(bound >= parts.triv))
 
 
-def t5_bound(mdp: MDP, nu: ArrayLike, n: int, delta: float, d_star: ArrayLike | None = None,
-             C: CoOccurrence | None = None) -> T5Bound:
-    r"""A-priori T5 regret bound for the count model from n samples (``bound`` is the
-    smaller of the per-row form ``R_rows`` and the :math:`D^\pi` form ``R_T5``)."""
+def t5_bound(C: CoOccurrence, /, *args: Any, **kw: Any) -> T5Bound:
+    r"""``t5_bound(C, n, delta, d_star=None)``: see :func:`t5_bound_of`. The older form
+    ``t5_bound(mdp, nu, n, delta, d_star=None, C=None)`` still works (deprecated)."""
+    C, args, kw = legacy_call("t5_bound", C, args, kw)
+    return t5_bound_of(C, *args, **kw)
+
+
+def t5_bound_of(C: CoOccurrence, n: int, delta: float,
+                d_star: ArrayLike | None = None) -> T5Bound:
+    r"""A-priori T5 regret bound for the count model from n samples of ``C.nu`` (THEORY T5;
+    ``bound`` is the smaller of the per-row form ``R_rows`` and the :math:`D^\pi` form
+    ``R_T5``)."""
     check_n_delta(n, delta)
-    return _t5_at(_t5_parts(mdp, nu, d_star), n, delta)
+    return _t5_at(_t5_parts(C.mdp, C.nu, d_star), n, delta)
 
 
 def t5_curve(mdp: MDP, nu: ArrayLike, ns: ArrayLike, delta: float,
@@ -223,10 +233,19 @@ class CountChain(Result):
                             probabilistic={"R_weissman": self.delta_rows})
 
 
-def count_model_chain(mdp: MDP, nu: ArrayLike, ds: Dataset, delta: float = 0.05,
-                      pi_star: ArrayLike | None = None) -> CountChain:
-    r"""The T5 chain for the count model :math:`P_n` built from ``ds`` (drawn from ``nu``)."""
-    nu = validate_nu(mdp, nu).ravel()
+def count_model_chain(C: CoOccurrence, /, *args: Any, **kw: Any) -> CountChain:
+    r"""``count_model_chain(C, ds, delta=0.05, pi_star=None)``: see
+    :func:`count_chain_of`. The older form ``count_model_chain(mdp, nu, ds, ...)`` still
+    works (deprecated)."""
+    C, args, kw = legacy_call("count_model_chain", C, args, kw)
+    return count_chain_of(C, *args, **kw)
+
+
+def count_chain_of(C: CoOccurrence, ds: Dataset, delta: float = 0.05,
+                   pi_star: ArrayLike | None = None) -> CountChain:
+    r"""The T5 chain for the count model :math:`P_n` built from ``ds`` (drawn from
+    ``C.nu``; THEORY T5, ``proofs/T5.md``)."""
+    mdp, nu = C.mdp, C.nu.ravel()
     if (ds.n_states, ds.n_actions) != (mdp.n_states, mdp.n_actions):
         raise ShapeError(f"dataset is for ({ds.n_states}, {ds.n_actions}) states/actions, "
                          f"MDP has ({mdp.n_states}, {mdp.n_actions})")

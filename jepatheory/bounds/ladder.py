@@ -40,7 +40,6 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._results import Result
 from ..cooccurrence import CoOccurrence
-from ..data import validate_nu
 from ..errors import BoundInputError, DistributionError, ShapeError
 from ..mdp import MDP
 from ..model import (
@@ -53,6 +52,7 @@ from ..model import (
 )
 from ..sampling import Dataset
 from ..solvers import occupancy, optimal_policy, policy_evaluation
+from ..spine import legacy_call
 from .constants import (
     concentrability,
     min_nu,
@@ -64,7 +64,7 @@ from .constants import (
 )
 from .core import REL_TOL, check_pairs  # noqa: F401 - REL_TOL is also public here
 from .finite_sample import T4Bound, encoder_dimension, kappa_grid_index, t4_bound
-from .input_level import CountChain, count_model_chain
+from .input_level import CountChain, count_chain_of
 from .kappa import kappa_k
 from .plugin import T4bBound, plugin_constants, t4b_bound
 
@@ -201,23 +201,33 @@ def _validate_q_hat(C: CoOccurrence, q_hat: ArrayLike) -> NDArray[np.float64]:
     return qh
 
 
-def regret_ladder(mdp: MDP, nu: ArrayLike | None, z: ArrayLike, h: ArrayLike, *,
-                  q_hat: ArrayLike | None = None, n: int | None = None, delta: float = 0.05,
-                  k: int | None = None, d: int | None = None, C: CoOccurrence | None = None,
-                  ds: Dataset | None = None, plugin: bool = False,
-                  pi_star: ArrayLike | None = None, kappa0: float | None = None) -> Ladder:
-    r"""The T3 regret ladder of the model :math:`(z, h)`.
+def regret_ladder(C: CoOccurrence, /, *args: Any, **kw: Any) -> Ladder:
+    r"""The T3 regret ladder of the model :math:`(z, h)`:
+    ``regret_ladder(C, z, h, *, q_hat=None, n=None, delta=0.05, k=None, d=None, ds=None,
+    plugin=False, pi_star=None, kappa0=None)`` (:func:`ladder_of`). The older form
+    ``regret_ladder(mdp, nu, z, h, ..., C=None)`` still works (deprecated)."""
+    C, args, kw = legacy_call("regret_ladder", C, args, kw)
+    return ladder_of(C, *args, **kw)
+
+
+def ladder_of(C: CoOccurrence, z: ArrayLike, h: ArrayLike, *,
+              q_hat: ArrayLike | None = None, n: int | None = None, delta: float = 0.05,
+              k: int | None = None, d: int | None = None, ds: Dataset | None = None,
+              plugin: bool = False, pi_star: ArrayLike | None = None,
+              kappa0: float | None = None) -> Ladder:
+    r"""The T3 regret ladder of the model :math:`(z, h)` on ``C`` (THEORY T3, T4, T4b;
+    ``proofs/T3.md``).
 
     Parameters
     ----------
-    mdp, nu : the true MDP and the pretraining distribution (``nu`` (N, m); None: ``C.nu``).
+    C : the co-occurrence of the true MDP ``C.mdp`` and the pretraining distribution
+        ``C.nu`` (its cached spectrum is reused).
     z, h : embeddings, ``z`` (N*m, k) with row s*m+a, ``h`` (N, k) (D3).
     q_hat : the next-state marginal the planner knows (default: the true q). The model is
         then :math:`\hat q\,z\cdot h`, analysed as :math:`q\,z\cdot h'` (D4).
     n, delta : sample size and confidence for the R4 rungs (T4, T4b); None skips them.
     k : rank for tail_k and the R4 rungs (default ``z.shape[1]``).
     d : T4 parameter dimension (default tabular :math:`k(N_L+N_R)`).
-    C : a :class:`CoOccurrence` of (mdp, nu) to reuse (its cached spectrum).
     ds : the training data; with it T4's excess empirical loss
         :math:`\hat L_n(z,h')-\hat L_n(\theta^*)` is computed, without it the model is assumed
         an empirical risk minimizer (excess <= 0) and ``R4_T4`` is not checked.
@@ -225,13 +235,7 @@ def regret_ladder(mdp: MDP, nu: ArrayLike | None, z: ArrayLike, h: ArrayLike, *,
     pi_star : an optimal policy of the MDP, if already known.
     kappa0 : base radius of T4's kappa grid (default: whitened-rescaled kappa_k).
     """
-    if C is None:
-        C = CoOccurrence(mdp, nu)
-    nu_arr = C.nu if nu is None else validate_nu(mdp, nu)
-    if (C.mdp.n_states, C.mdp.n_actions) != (mdp.n_states, mdp.n_actions):
-        raise ShapeError("C: the CoOccurrence is for a different MDP")
-    if not np.allclose(C.nu, nu_arr, rtol=1e-12, atol=1e-15):
-        raise DistributionError("nu: differs from the nu of the given CoOccurrence C")
+    mdp, nu_arr = C.mdp, C.nu
     z = np.asarray(z, dtype=float)
     h = np.asarray(h, dtype=float)
     N, m = mdp.n_states, mdp.n_actions
@@ -328,21 +332,29 @@ class PluginRun(Result):
         return dict(ladder=self.ladder.check(), chain=self.chain.check())
 
 
-def plugin_run(mdp: MDP, nu: ArrayLike, n: int, k: int, seed: int = 0, delta: float = 0.05,
-               C: CoOccurrence | None = None) -> PluginRun:
-    r"""Sample n transitions from ``nu``, train the exact-ERM plug-in estimator
+def plugin_run(C: CoOccurrence, /, *args: Any, **kw: Any) -> PluginRun:
+    r"""``plugin_run(C, n, k, seed=0, delta=0.05)``: see :func:`plugin_run_of`. The older
+    form ``plugin_run(mdp, nu, n, k, seed=0, delta=0.05, C=None)`` still works
+    (deprecated)."""
+    C, args, kw = legacy_call("plugin_run", C, args, kw)
+    return plugin_run_of(C, *args, **kw)
+
+
+def plugin_run_of(C: CoOccurrence, n: int, k: int, seed: int = 0,
+                  delta: float = 0.05) -> PluginRun:
+    r"""Sample n transitions from ``C.nu``, train the exact-ERM plug-in estimator
     (:func:`~jepatheory.model.plugin_embeddings`), plan with :math:`\hat q`, and return its
-    ladder and the count model's T5 chain on the same data."""
+    ladder (T3) and the count model's T5 chain on the same data."""
     from ..model import plugin_embeddings
     from ..sampling import empirical_cooccurrence, sample_transitions
 
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise BoundInputError(f"plugin_run: k = {k!r} must be a positive integer")
-    C = CoOccurrence(mdp, nu) if C is None else C
+    mdp = C.mdp
     ds = sample_transitions(mdp, C.nu, int(n), seed)
     emb = plugin_embeddings(empirical_cooccurrence(mdp, ds), k)
     pi_s = optimal_policy(mdp).policy
-    lad = regret_ladder(mdp, C.nu, emb.z, emb.h, q_hat=ds.q_hat(), n=ds.n, delta=delta,
-                        k=emb.k, C=C, ds=ds, plugin=True, pi_star=pi_s)
-    chain = count_model_chain(mdp, C.nu, ds, delta, pi_star=pi_s)
+    lad = ladder_of(C, emb.z, emb.h, q_hat=ds.q_hat(), n=ds.n, delta=delta, k=emb.k, ds=ds,
+                    plugin=True, pi_star=pi_s)
+    chain = count_chain_of(C, ds, delta, pi_star=pi_s)
     return PluginRun(n=ds.n, k=emb.k, seed=int(seed), ladder=lad, chain=chain)

@@ -8,6 +8,7 @@ from .._results import table
 from ..sim.baselines import BASELINES
 from ..sim.encoders import ENCODERS
 from ..errors import ShapeError
+from ..cooccurrence import CoOccurrence
 from ..sim.measure import RUNG_KEYS, rollout_dataset, rollout_nu, run_experiment
 from ..sim.planners import PLANNERS
 from ..sim.trainers import TRAINERS
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             raise ShapeError(f"--rollouts {args.rollouts}: the horizon must be >= 1")
         nu = rollout_nu(mdp, args.rollouts)
         ds = rollout_dataset(mdp, args.n, args.rollouts, args.seed)
-    res = run_experiment(mdp, nu, k=args.k, n=args.n, trainer=args.trainer,
+    res = run_experiment(CoOccurrence(mdp, nu), k=args.k, n=args.n, trainer=args.trainer,
                          encoder=args.encoder, planner=args.planner, seed=args.seed,
                          delta=args.delta, train_kw=kw, ds=ds)
     payload = dict(res.flat(), env_info=env_info(mdp), ladder=res.ladder,

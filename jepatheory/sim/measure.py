@@ -47,6 +47,7 @@ from ..model import (
 )
 from ..sampling import Dataset, empirical_cooccurrence, sample_transitions
 from ..solvers import optimal_policy, policy_evaluation
+from ..spine import legacy_call
 from .baselines import BASELINES, count_kernel, feature_kernel
 from .planners import PLANNERS, kernel_planner, plan
 from .trainers import TRAINERS, train
@@ -126,19 +127,26 @@ def _l1_rows(P: NDArray, Q: NDArray) -> NDArray:
     return np.abs(P - Q).sum(axis=1)
 
 
-def run_experiment(mdp: MDP, nu: NDArray, *, k: int, n: int, trainer: str = "erm",
-                   encoder: str = "tabular", planner: str = "projected", seed: int = 0,
-                   C: CoOccurrence | None = None, ds: Dataset | None = None,
-                   delta: float = 0.05, ladder: bool = True,
-                   train_kw: dict[str, Any] | None = None,
-                   plan_kw: dict[str, Any] | None = None) -> Measurement:
-    """One run (see the module docstring). Same arguments, same numbers."""
+def run_experiment(C: CoOccurrence, /, *args: Any, **kw: Any) -> Measurement:
+    """``run_experiment(C, *, k, n, trainer="erm", ...)``: one run, see :func:`measure`.
+    The older form ``run_experiment(mdp, nu, *, k, n, ..., C=None)`` still works
+    (deprecated)."""
+    C, args, kw = legacy_call("run_experiment", C, args, kw)
+    return measure(C, *args, **kw)
+
+
+def measure(C: CoOccurrence, *, k: int, n: int, trainer: str = "erm",
+            encoder: str = "tabular", planner: str = "projected", seed: int = 0,
+            ds: Dataset | None = None, delta: float = 0.05, ladder: bool = True,
+            train_kw: dict[str, Any] | None = None,
+            plan_kw: dict[str, Any] | None = None) -> Measurement:
+    """One run on ``C`` (see the module docstring). Same arguments, same numbers."""
     if trainer not in TRAINERS + BASELINES:
         raise ShapeError(f"unknown trainer {trainer!r}; known: "
                          f"{', '.join(TRAINERS + BASELINES)}")
     if planner not in PLANNERS:
         raise ShapeError(f"unknown planner {planner!r}; known: {', '.join(PLANNERS)}")
-    C = CoOccurrence(mdp, nu) if C is None else C
+    mdp, nu = C.mdp, C.nu
     N, m = mdp.n_states, mdp.n_actions
     if N * m * N > DENSE_MODEL_MAX:
         raise ShapeError(f"run_experiment: {N} states x {m} actions is too large for the dense "
@@ -174,8 +182,8 @@ def run_experiment(mdp: MDP, nu: NDArray, *, k: int, n: int, trainer: str = "erm
                        **{r: None for r in RUNG_KEYS})
         chain = None
         if trainer == "count":
-            from ..bounds import count_model_chain
-            chain = count_model_chain(mdp, nu, ds, delta, pi_star=pi_star)
+            from ..bounds.input_level import count_chain_of
+            chain = count_chain_of(C, ds, delta, pi_star=pi_star)
             metrics.update(R0=chain.R0, R1=chain.R1, R_T5=chain.R_T5,
                            R_weissman=chain.R_weissman)
             _check_count_chain(chain)
@@ -203,10 +211,10 @@ def run_experiment(mdp: MDP, nu: NDArray, *, k: int, n: int, trainer: str = "erm
         contraction=out.contraction, converged=out.converged)
     lad = None
     if ladder:
-        from ..bounds import regret_ladder
+        from ..bounds.ladder import ladder_of
         d = None if encoder == "tabular" else tr.log.n_params
-        L = regret_ladder(mdp, nu, z, h, q_hat=q_hat, n=ds.n, delta=delta, k=int(k), d=d,
-                          C=C, ds=ds, plugin=trainer == "erm", pi_star=pi_star)
+        L = ladder_of(C, z, h, q_hat=q_hat, n=ds.n, delta=delta, k=int(k), d=d, ds=ds,
+                      plugin=trainer == "erm", pi_star=pi_star)
         L.check()
         metrics.update(L.rungs())
         metrics["eps_used"] = L.eps_used
@@ -240,9 +248,9 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
             warnings.simplefilter("ignore", OddMDPWarning)
             C = CoOccurrence(mdp, nu)
         ds = rollout_dataset(mdp, cell["n"], cell["horizon"], cell["seed"])
-    res = run_experiment(mdp, nu, k=cell["k"], n=cell["n"], trainer=cell["trainer"],
+    res = run_experiment(C, k=cell["k"], n=cell["n"], trainer=cell["trainer"],
                          encoder=cell.get("encoder", "tabular"),
-                         planner=cell.get("planner", "projected"), seed=cell["seed"], C=C,
+                         planner=cell.get("planner", "projected"), seed=cell["seed"],
                          ds=ds, train_kw=cell.get("train_kw"))
     out = res.flat()
     out["seconds"] = time.perf_counter() - t0
