@@ -473,11 +473,29 @@ def _sym_vec(r: int) -> NDArray:
     return (np.eye(r * r) + S) / 2
 
 
+@dataclass(frozen=True)
+class SubspaceSolution:
+    """What the subspace SDP returns: the best primal point ``(X_L, X_R)``, the dual
+    ``weights`` (m x 3) and ``anchor`` (X^0_L, X^0_R) of the smallest verified bound
+    ``dual``, the solver ``used`` and its ``status``, the residuals of the raw solver point
+    (``primal_residual``, ``dual_residual``, ``min_eig_psd``) and the subspace ``rounds``."""
+
+    point: tuple[NDArray, NDArray]
+    weights: NDArray
+    anchor: tuple[NDArray, NDArray]
+    dual: float
+    used: str
+    status: str
+    primal_residual: float
+    dual_residual: float
+    min_eig_psd: float
+    rounds: int
+
+
 def _subspace_sdp(arch: str, blocks: NDArray, A: NDArray, B: NDArray, k: int, solver: str,
                   tol: float, cut: bool, full: bool = False, extra: int | None = None,
                   rounds: int = 25, start: tuple[NDArray, NDArray, NDArray] | None = None
-                  ) -> tuple[tuple[NDArray, NDArray], NDArray, tuple[NDArray, NDArray], float,
-                             str, str, float, float, float, int]:
+                  ) -> SubspaceSolution:
     r"""The relaxation solved on subspaces: the problem restricted to
     :math:`X = VYV^\top` (V orthonormal, Y in a small Fantope) is feasible for the full
     problem, and its multipliers give the next weights; V is refreshed from the top
@@ -533,8 +551,9 @@ def _subspace_sdp(arch: str, blocks: NDArray, A: NDArray, B: NDArray, k: int, so
         if it and max(previous[0] - best_dual[0], best_primal[0] - previous[1]) <= tol * scale:
             break  # neither bound moves: stalled at the solver's accuracy
         previous = (best_dual[0], best_primal[0])
-    return (best_primal[1], best_dual[1], best_dual[2], best_dual[0], used, status, pres, dres,
-            mineig, it + 1)
+    return SubspaceSolution(point=best_primal[1], weights=best_dual[1], anchor=best_dual[2],
+                            dual=best_dual[0], used=used, status=status, primal_residual=pres,
+                            dual_residual=dres, min_eig_psd=mineig, rounds=it + 1)
 
 
 def _bound(arch: str, w: NDArray, XL: NDArray | None, XR: NDArray | None,
@@ -759,8 +778,11 @@ def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
         method = "sdp"
     tol_ = tol if tol is not None else (1e-3 if method == "first-order" else 1e-6)
     if method in ("sdp", "sdp-full"):
-        (XLp, XRp), w, _, dual, used, status, pres, dres, mineig, rounds = _subspace_sdp(
-            arch, blocks, A, B, k, solver, tol_ / 10, False, full=method == "sdp-full")
+        sol = _subspace_sdp(arch, blocks, A, B, k, solver, tol_ / 10, False,
+                            full=method == "sdp-full")
+        (XLp, XRp), w, dual = sol.point, sol.weights, sol.dual
+        used, status, rounds = sol.used, sol.status, sol.rounds
+        pres, dres, mineig = sol.primal_residual, sol.dual_residual, sol.min_eig_psd
     else:
         XL, XR, lam = _first_order(arch, A, B, k, iters, seed)
         used, status = "projected-gradient", "done"
@@ -789,9 +811,11 @@ def relax(C: CoOccurrence, k: int, arch: str = "tied", *, method: str = "auto",
         try:
             with warnings.catch_warnings():  # the bound is verified by eigenvalues anyway
                 warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                (XLc, XRc), wc, anchor_c, dual_c, *_, cut_rounds = _subspace_sdp(
-                    arch, blocks, A, B, k, solver, tol_ / 10, True,
-                    full=method == "sdp-full", rounds=cut_rounds_max, start=(w, XLp, XRp))
+                cut = _subspace_sdp(arch, blocks, A, B, k, solver, tol_ / 10, True,
+                                    full=method == "sdp-full", rounds=cut_rounds_max,
+                                    start=(w, XLp, XRp))
+                (XLc, XRc), wc, anchor_c = cut.point, cut.weights, cut.anchor
+                dual_c, cut_rounds = cut.dual, cut.rounds
         except SolverError as exc:
             note = (note + "; " if note else "") + f"commutator cut not used: {exc}"
         else:

@@ -26,7 +26,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,6 +48,9 @@ from ..model import (
 from ..sampling import Dataset, empirical_cooccurrence, sample_transitions
 from ..solvers import optimal_policy, policy_evaluation
 from ..spine import legacy_call
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..bounds.input_level import CountChain
 from .baselines import BASELINES, count_kernel, feature_kernel
 from .planners import PLANNERS, kernel_planner, plan
 from .trainers import TRAINERS, train
@@ -226,7 +229,7 @@ def measure(C: CoOccurrence, *, k: int, n: int, trainer: str = "erm",
     return Measurement(config, metrics, lad, log)
 
 
-def _check_count_chain(chain: Any) -> None:
+def _check_count_chain(chain: CountChain) -> None:
     """The T5 chain's deterministic ordering R0 <= R1 (simulation lemma)."""
     from ..errors import LadderOrderError
     tol = 1e-9 * max(1.0, chain.trivial_bound)
