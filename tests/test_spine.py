@@ -92,3 +92,14 @@ def test_the_old_form_still_checks_c_against_mdp_and_nu():
         regret_ladder(chain(7, 0.2), None, e.z, e.h, C=C)
     with pytest.raises(TypeError, match="CoOccurrence"):
         regret_ladder("not a C", e.z, e.h)
+
+
+def test_measurement_typed_views_match_its_dicts():
+    from jepatheory.envs import chain
+    from jepatheory.sim.measure import RUNG_KEYS, run_experiment
+
+    m = run_experiment(CoOccurrence(chain(6, 0.2)), k=2, n=200, seed=0)
+    assert m.regret == m.metrics["regret"] and m.k == 2 and m.n == 200
+    assert m.trainer == "erm" and m.eps == m.metrics["eps"]
+    assert m.rungs == {r: m.metrics[r] for r in RUNG_KEYS}
+    assert set(m.to_dict()) == {"config", "metrics", "ladder", "log"}

@@ -74,6 +74,47 @@ class Measurement(Result):
         """Config and metrics in one flat dict (the JSON of ``jepatheory simulate``)."""
         return {**self.config, **self.metrics}
 
+    # typed views of the fields every caller reads (the dicts stay the stored, exported form)
+    @property
+    def trainer(self) -> str:
+        return str(self.config["trainer"])
+
+    @property
+    def k(self) -> int:
+        return int(self.config["k"])
+
+    @property
+    def n(self) -> int:
+        return int(self.config["n"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    @property
+    def regret(self) -> float:
+        """Measured regret R0 = V*(rho0) - V^pi_hat(rho0) of the planned policy."""
+        return float(self.metrics["regret"])
+
+    @property
+    def V_star(self) -> float:
+        return float(self.metrics["V_star"])
+
+    @property
+    def tail_k(self) -> float:
+        return float(self.metrics["tail_k"])
+
+    @property
+    def eps(self) -> float | None:
+        """Factorization error of the model (None for baselines that have none)."""
+        v = self.metrics.get("eps")
+        return None if v is None else float(v)
+
+    @property
+    def rungs(self) -> dict[str, float | None]:
+        """The T3 rungs measured in this run (None where not computed)."""
+        return {r: self.metrics.get(r) for r in RUNG_KEYS}
+
     def __repr__(self) -> str:
         keys = ("trainer", "encoder", "planner", "k", "n", "seed", "loss", "erm_loss", "eps",
                 "regret", "R0", "R1", "R3w", "R4_T4b")
