@@ -26,18 +26,15 @@ planted mistake (a wrong sign, a missing square root) can be fed in and must be 
 """
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
 
 import sympy as sp
 
-from .._results import Result
 from .derive import (Derivation, derive, embeddings, factorization_error, frobenius_sq,
                      l2_loss, spectral_loss, whitening_matrix)
 from .mdp import SymbolicMDP, decide_zero, fully_symbolic_mdp
+from .indexsum import IDX, Indices, Proof, Term, index_dot, make_proof, pull_constants, reduce_sum
 
 __all__ = ["Proof", "IDX", "prove_t1_general", "prove_c1_general", "prove_c2_general",
            "prove_f2_general", "prove_f4_general", "prove_t2_general", "prove_f3_general",
@@ -45,210 +42,6 @@ __all__ = ["Proof", "IDX", "prove_t1_general", "prove_c1_general", "prove_c2_gen
            "check_c2_instance", "check_f1_instance", "check_f2_instance", "check_f3_instance",
            "check_f4_instance", "check_f5_instance", "check_d1_instance", "check_d2_instance",
            "check_d5_linear", "reduce_sum"]
-
-
-@dataclass(frozen=True, repr=False)
-class Proof(Result):
-    """A machine proof: what was shown, how, the residual left (``"0"`` if proved)."""
-
-    id: str
-    statement: str
-    method: str
-    residual: str
-    proved: bool
-    seconds: float
-    size: str = ""
-
-
-def _proof(id: str, statement: str, method: str, residual: Any, t0: float,
-           size: str = "") -> Proof:
-    res = sp.sympify(residual)
-    return Proof(id=id, statement=statement, method=method, residual=str(res),
-                 proved=bool(res == 0), seconds=time.perf_counter() - t0, size=size)
-
-
-# --------------------------------------------------------------------------- index algebra
-class _Idx:
-    """Index symbols and indexed objects shared by the general proofs."""
-
-    NL, NR, k, r = sp.symbols("N_L N_R k r", integer=True, positive=True)
-    i, i2 = sp.symbols("i i'", integer=True, nonnegative=True)
-    j, j2 = sp.symbols("j j'", integer=True, nonnegative=True)
-    l, l2 = sp.symbols("l l'", integer=True, nonnegative=True)
-    p = sp.IndexedBase("p", nonnegative=True)
-    nu = sp.IndexedBase("nu", positive=True)
-    q = sp.IndexedBase("q", positive=True)
-    z = sp.IndexedBase("z", real=True)
-    h = sp.IndexedBase("h", real=True)
-
-    @classmethod
-    def ranges(cls) -> dict[sp.Symbol, sp.Symbol]:
-        return {cls.i: cls.NL, cls.i2: cls.NL, cls.j: cls.NR, cls.j2: cls.NR,
-                cls.l: cls.k, cls.l2: cls.k}
-
-
-IDX = _Idx
-
-
-Term = tuple[sp.Expr, tuple[sp.Symbol, ...]]
-
-
-def _factors(expr: sp.Expr) -> list[sp.Expr]:
-    out = []
-    for f in sp.Mul.make_args(expr):
-        b, e = f.as_base_exp()
-        if e.is_Integer and e > 1 and isinstance(b, (sp.Indexed, sp.KroneckerDelta)):
-            out += [b] * int(e)
-        else:
-            out.append(f)
-    return out
-
-
-def _rules(names: Iterable[str]) -> list[Callable[[list[sp.Expr], sp.Symbol], sp.Expr | None]]:
-    X = _Idx
-    table = []
-
-    def rule_nu(deps: list[sp.Expr], x: sp.Symbol) -> sp.Expr | None:
-        if len(deps) == 1 and isinstance(deps[0], sp.Indexed) and deps[0].base == X.p \
-                and deps[0].indices[1] == x and deps[0].indices[0] != x:
-            return X.nu[deps[0].indices[0]]
-        return None
-
-    def rule_q(deps: list[sp.Expr], x: sp.Symbol) -> sp.Expr | None:
-        if len(deps) == 1 and isinstance(deps[0], sp.Indexed) and deps[0].base == X.p \
-                and deps[0].indices[0] == x and deps[0].indices[1] != x:
-            return X.q[deps[0].indices[1]]
-        return None
-
-    def rule_white(deps: list[sp.Expr], x: sp.Symbol) -> sp.Expr | None:
-        if len(deps) != 3 or not all(isinstance(d, sp.Indexed) for d in deps):
-            return None
-        qs = [d for d in deps if d.base == X.q]
-        hs = [d for d in deps if d.base == X.h]
-        if len(qs) == 1 and len(hs) == 2 and qs[0].indices == (x,) and \
-                all(h.indices[0] == x for h in hs):
-            return sp.KroneckerDelta(hs[0].indices[1], hs[1].indices[1])
-        return None
-
-    def rule_mass(deps: list[sp.Expr], x: sp.Symbol) -> sp.Expr | None:
-        if len(deps) == 1 and isinstance(deps[0], sp.Indexed) and \
-                deps[0].base in (X.nu, X.q) and deps[0].indices == (x,):
-            return sp.Integer(1)
-        return None
-
-    known = {"nu": rule_nu, "q": rule_q, "white": rule_white, "mass": rule_mass}
-    for n in names:
-        table.append(known[n])
-    return table
-
-
-def _flat(expr: sp.Expr, limits: tuple[sp.Symbol, ...]) -> list[Term]:
-    """Expand a summand into monomials, each summed over ``limits``."""
-    return [(t, limits) for t in sp.Add.make_args(sp.expand(expr)) if t != 0]
-
-
-def _reduce_term(term: Term, rules: list[Callable[..., Any]]) -> Term:
-    expr, limits = term
-    ranges = _Idx.ranges()
-    lim = list(limits)
-    changed = True
-    while changed and expr != 0:
-        changed = False
-        # Kronecker deltas: contract a summed index
-        for d in [f for f in _factors(expr) if isinstance(f, sp.KroneckerDelta)]:
-            a, b = d.args
-            if b in lim:
-                expr, changed = (expr / d).subs(b, a), True
-                lim.remove(b)
-            elif a in lim:
-                expr, changed = (expr / d).subs(a, b), True
-                lim.remove(a)
-            if changed:
-                break
-        if changed:
-            continue
-        for x in list(lim):
-            if x not in expr.free_symbols:  # sum of a constant over x
-                expr, changed = expr * ranges[x], True
-                lim.remove(x)
-                break
-            deps = [f for f in _factors(expr) if x in f.free_symbols]
-            rest = sp.Mul(*[f for f in _factors(expr) if x not in f.free_symbols])
-            for rule in rules:
-                new = rule(deps, x)
-                if new is not None:
-                    expr, changed = rest * new, True
-                    lim.remove(x)
-                    break
-            if changed:
-                break
-    return expr, tuple(lim)
-
-
-def _canonical(term: Term) -> tuple[str, sp.Expr, Term]:
-    """Key invariant under renaming of summation indices within their range."""
-    expr, lim = term
-    coeff, mono = expr.as_coeff_Mul()
-    ranges = _Idx.ranges()
-    pools = {rng: [s for s, r in ranges.items() if r == rng] for rng in set(ranges.values())}
-    groups: dict[sp.Symbol, list[sp.Symbol]] = {}
-    for x in lim:
-        groups.setdefault(ranges[x], []).append(x)
-    best = None
-    per_group = [[(g, perm) for perm in itertools.permutations(pools[g][:len(xs)])]
-                 for g, xs in sorted(groups.items(), key=lambda kv: str(kv[0]))]
-    for choice in itertools.product(*per_group):
-        mapping = {}
-        for g, perm in choice:
-            mapping.update(dict(zip(groups[g], perm)))
-        renamed = mono.xreplace(mapping)
-        key = f"{sorted(map(str, mapping.values()))}|{sp.srepr(renamed)}"
-        if best is None or key < best[0]:
-            best = (key, renamed, tuple(sorted(mapping.values(), key=str)))
-    if best is None:
-        return f"[]|{sp.srepr(mono)}", coeff, (mono, ())
-    return best[0], coeff, (best[1], best[2])
-
-
-def reduce_sum(terms: list[Term], rules: Iterable[str] = ()) -> sp.Expr:
-    """Reduce a list of flat terms with the named rules; return the residual as an
-    expression (a sum of ``Sum`` objects; 0 when everything cancels)."""
-    rl = _rules(rules)
-    acc: dict[str, list[Any]] = {}
-    for t in terms:
-        for t2 in _flat(*t):
-            red = _reduce_term(t2, rl)
-            for t3 in _flat(*red):
-                key, coeff, rep = _canonical(t3)
-                if key in acc:
-                    acc[key][0] += coeff
-                else:
-                    acc[key] = [coeff, rep]
-    out = sp.Integer(0)
-    ranges = _Idx.ranges()
-    for coeff, (mono, lim) in acc.values():
-        c = sp.simplify(coeff)
-        if c != 0:
-            out += c * (sp.Sum(mono, *[(x, 0, ranges[x] - 1) for x in lim]) if lim else mono)
-    return out
-
-
-# --------------------------------------------------------------------------- T1, C1, C2
-def _dot(i: sp.Symbol, j: sp.Symbol) -> sp.Expr:
-    X = _Idx
-    return sp.Sum(X.z[i, X.l] * X.h[j, X.l], (X.l, 0, X.k - 1))
-
-
-def _pull_constants(expr: sp.Expr) -> sp.Expr:
-    """Sum(c * f(x), x) -> c * Sum(f(x), x) for factors c free of x (finite linearity)."""
-    def pull(s: sp.Sum) -> sp.Expr:
-        if len(s.limits) != 1:
-            return s
-        x = s.limits[0][0]
-        inside = [f for f in sp.Mul.make_args(s.function) if x in f.free_symbols]
-        outside = [f for f in sp.Mul.make_args(s.function) if x not in f.free_symbols]
-        return sp.Mul(*outside) * sp.Sum(sp.Mul(*inside), s.limits[0])
-    return expr.replace(lambda e: isinstance(e, sp.Sum), pull)
 
 
 def prove_t1_general(loss_summand: sp.Expr | None = None,
@@ -263,9 +56,9 @@ def prove_t1_general(loss_summand: sp.Expr | None = None,
     No marginal definition is needed: only :math:`\nu_i, q_j > 0`.
     """
     t0 = time.perf_counter()
-    X = _Idx
+    X = Indices
     i, j, l = X.i, X.j, X.l
-    c = _dot(i, j)
+    c = index_dot(i, j)
     T_ij = X.p[i, j] / sp.sqrt(X.nu[i] * X.q[j])
     if loss_summand is None:
         loss_summand = -2 * X.p[i, j] * c + X.nu[i] * X.q[j] * c ** 2
@@ -274,11 +67,11 @@ def prove_t1_general(loss_summand: sp.Expr | None = None,
                         (l, 0, X.k - 1))
         eps_summand = (T_ij - PhiPsi) ** 2
     lims = ((i, 0, X.NL - 1), (j, 0, X.NR - 1))
-    diff = _pull_constants(eps_summand) - T_ij ** 2 - _pull_constants(loss_summand)
+    diff = pull_constants(eps_summand) - T_ij ** 2 - pull_constants(loss_summand)
     residual = sp.Sum(sp.expand(diff), *lims)
     if sp.expand(diff) == 0:
         residual = sp.Integer(0)
-    return _proof("T1", "L(z,h) = ||T - Phi Psi^T||_F^2 - ||T||_F^2 for all N_L, N_R, k",
+    return make_proof("T1", "L(z,h) = ||T - Phi Psi^T||_F^2 - ||T||_F^2 for all N_L, N_R, k",
                   "index-level Sum, summand expanded (marginals as positive symbols)",
                   residual, t0, "general")
 
@@ -291,7 +84,7 @@ def prove_c1_general(l2_terms: list[Term] | None = None) -> Proof:
     (:math:`\sum_j q_j h_{jl}h_{jl'} = \delta_{ll'}`).
     """
     t0 = time.perf_counter()
-    X = _Idx
+    X = Indices
     i, j, l, l2 = X.i, X.j, X.l, X.l2
     if l2_terms is None:
         l2_terms = [(X.p[i, j] * (X.z[i, l] - X.h[j, l]) ** 2, (i, j, l))]
@@ -300,7 +93,7 @@ def prove_c1_general(l2_terms: list[Term] | None = None) -> Proof:
                    (i, j, l, l2))]
     terms = list(l2_terms) + [(-e, lim) for e, lim in loss_terms] + [(-X.k, ())]
     residual = reduce_sum(terms, rules=("nu", "q", "white"))
-    return _proof("C1", "E_q[h h^T] = I_k  =>  L2(z,h) = L(z,h) + k for all N_L, N_R, k",
+    return make_proof("C1", "E_q[h h^T] = I_k  =>  L2(z,h) = L(z,h) + k for all N_L, N_R, k",
                   "flat index sums reduced by the rules nu, q, white", residual, t0, "general")
 
 
@@ -315,7 +108,7 @@ def prove_c2_general(loss: Callable[..., sp.Expr] | None = None) -> Proof:
     Z because :math:`D_\nu, M \succeq 0` (Hessian :math:`2 M\otimes D_\nu`).
     """
     t0 = time.perf_counter()
-    NL, NR, k = _Idx.NL, _Idx.NR, _Idx.k
+    NL, NR, k = Indices.NL, Indices.NR, Indices.k
     Z = sp.MatrixSymbol("Z", NL, k)
     H = sp.MatrixSymbol("H", NR, k)
     J = sp.MatrixSymbol("J", NL, NR)
@@ -332,7 +125,7 @@ def prove_c2_general(loss: Callable[..., sp.Expr] | None = None) -> Proof:
     ok = residual_general == sp.ZeroMatrix(NL, k) or residual_general == 0
     ok_w = residual_white == sp.ZeroMatrix(NL, k) or residual_white == 0
     res = sp.Integer(0) if (ok and ok_w) else (residual_general if not ok else residual_white)
-    return _proof("C2", "argmin_z L(z,h) = D_nu^-1 J H M^-1; whitened: z(s,a) = E[h(s')|s,a]",
+    return make_proof("C2", "argmin_z L(z,h) = D_nu^-1 J H M^-1; whitened: z(s,a) = E[h(s')|s,a]",
                   "matrix-expression gradient (term by term), doit()", res, t0, "general")
 
 
@@ -344,7 +137,7 @@ def prove_t2_general(eps: sp.Expr | None = None) -> Proof:
     :math:`\mathrm{tail}_k = \sum_{i>k}\sigma_i^2`, :math:`L^*_k = -\sum_{i\le k}\sigma_i^2`.
     (That :math:`L^*_k` is the minimum is Eckart-Young: on paper, checked numerically.)"""
     t0 = time.perf_counter()
-    r, k = _Idx.r, _Idx.k
+    r, k = Indices.r, Indices.k
     n = sp.Symbol("n", integer=True, positive=True)
     sig = sp.IndexedBase("sigma", nonnegative=True)
     Lsym = sp.Symbol("L", real=True)
@@ -356,7 +149,7 @@ def prove_t2_general(eps: sp.Expr | None = None) -> Proof:
     # split the sum at k (valid for 0 <= k <= r)
     split = sp.Sum(sig[n] ** 2, (n, 1, k)) + tail
     residual = sp.expand(eps.subs(fro, split) - tail - (Lsym - Lstar))
-    return _proof("T2", "eps = tail_k + (L - L*_k) for all r, k <= r (given T1)",
+    return make_proof("T2", "eps = tail_k + (L - L*_k) for all r, k <= r (given T1)",
                   "Sum split at k, expand", residual, t0, "general")
 
 
@@ -364,14 +157,14 @@ def prove_f2_general(fro_summand: sp.Expr | None = None) -> Proof:
     r"""F2 for all sizes: :math:`\|T\|_F^2 = 1 + \chi^2(p\|\nu\otimes q)` with
     :math:`\chi^2 = \sum_{ij}(p_{ij}-\nu_iq_j)^2/(\nu_iq_j)`; rules ``nu``, ``q``, ``mass``."""
     t0 = time.perf_counter()
-    X = _Idx
+    X = Indices
     i, j = X.i, X.j
     if fro_summand is None:
         fro_summand = (X.p[i, j] / sp.sqrt(X.nu[i] * X.q[j])) ** 2
     chi = (X.p[i, j] - X.nu[i] * X.q[j]) ** 2 / (X.nu[i] * X.q[j])
     terms = [(sp.expand(fro_summand - chi), (i, j)), (sp.Integer(-1), ())]
     residual = reduce_sum(terms, rules=("nu", "q", "mass"))
-    return _proof("F2", "||T||_F^2 = 1 + chi^2(p || nu x q) for all N_L, N_R",
+    return make_proof("F2", "||T||_F^2 = 1 + chi^2(p || nu x q) for all N_L, N_R",
                   "flat index sums reduced by the rules nu, q, mass", residual, t0, "general")
 
 
@@ -379,7 +172,7 @@ def prove_f4_general(ttt_summand: sp.Expr | None = None) -> Proof:
     r"""F4 for all sizes: :math:`(T^\top T)_{jj'} = W_{jj'}/\sqrt{q_jq_{j'}}` with
     :math:`W_{jj'} = \sum_i p_{ij}p_{ij'}/\nu_i`, and :math:`\sum_{j'}W_{jj'} = q_j`."""
     t0 = time.perf_counter()
-    X = _Idx
+    X = Indices
     i, j, j2 = X.i, X.j, X.j2
     if ttt_summand is None:
         ttt_summand = (X.p[i, j] / sp.sqrt(X.nu[i] * X.q[j])) * \
@@ -387,7 +180,7 @@ def prove_f4_general(ttt_summand: sp.Expr | None = None) -> Proof:
     w = X.p[i, j] * X.p[i, j2] / X.nu[i]
     r1 = sp.expand(ttt_summand - w / sp.sqrt(X.q[j] * X.q[j2]))
     r2 = reduce_sum([(w, (i, j2)), (-X.q[j], ())], rules=("nu", "q"))
-    return _proof("F4", "T^T T = D_q^-1/2 W D_q^-1/2 and W 1 = q for all sizes",
+    return make_proof("F4", "T^T T = D_q^-1/2 W D_q^-1/2 and W 1 = q for all sizes",
                   "summand identity + flat sums (rules nu, q)", r1 + r2, t0, "general")
 
 
@@ -396,7 +189,7 @@ def prove_f3_general(sign: int = 1) -> Proof:
     \sigma v` then :math:`\mathrm{Lap}\,(u, \pm v) = (1\mp\sigma)(u, \pm v)`. (The count
     of the remaining :math:`|N_L-N_R|` unit eigenvalues is on paper, checked numerically.)"""
     t0 = time.perf_counter()
-    NL, NR = _Idx.NL, _Idx.NR
+    NL, NR = Indices.NL, Indices.NR
     T = sp.MatrixSymbol("T", NL, NR)
     u = sp.MatrixSymbol("u", NL, 1)
     v = sp.MatrixSymbol("v", NR, 1)
@@ -410,7 +203,7 @@ def prove_f3_general(sign: int = 1) -> Proof:
         res += [rt, rb]
     residual = sp.Integer(0) if all(r == 0 or r == sp.ZeroMatrix(*r.shape) for r in res) \
         else sp.Add(*[sp.Symbol(str(r)) for r in res if r != 0])
-    return _proof("F3", "Lap (u, +-v) = (1 -+ sigma)(u, +-v) for every singular pair",
+    return make_proof("F3", "Lap (u, +-v) = (1 -+ sigma)(u, +-v) for every singular pair",
                   "matrix-expression substitution", residual, t0, "general")
 
 
@@ -421,7 +214,7 @@ def prove_collapse(l2: Callable[[sp.Expr, sp.Expr], sp.Expr] | None = None) -> P
     :math:`-2E_p[z\cdot h]` alone is unbounded below (:math:`z = h = t c`, :math:`t\to\infty`).
     """
     t0 = time.perf_counter()
-    X = _Idx
+    X = Indices
     i, j, l = X.i, X.j, X.l
     cvec = sp.IndexedBase("c", real=True)
     t = sp.Symbol("t", positive=True)
@@ -432,7 +225,7 @@ def prove_collapse(l2: Callable[[sp.Expr, sp.Expr], sp.Expr] | None = None) -> P
     C = sp.Symbol("C", positive=True)          # ||c||^2 > 0 for c != 0
     lim = sp.limit(lin.subs(sp.Sum(cvec[l] ** 2, (l, 0, X.k - 1)), C), t, sp.oo)
     residual = r1 + (0 if lim == -sp.oo else sp.Symbol(f"limit_{lim}"))
-    return _proof("D3", "L2 without whitening = 0 at constant z = h; -2 E_p[z.h] -> -inf",
+    return make_proof("D3", "L2 without whitening = 0 at constant z = h; -2 E_p[z.h] -> -inf",
                   "flat index sums + limit", residual, t0, "general")
 
 
@@ -440,13 +233,13 @@ def prove_latent_backup(backup: sp.Expr | None = None) -> Proof:
     r"""D4 latent backup: :math:`E_{\hat P}[V\mid s,a] = \sum_{s'} q(s')\,z(s,a)\cdot h(s')
     V(s') = z(s,a)\cdot w_V` with :math:`w_V = E_q[hV]`, for all sizes."""
     t0 = time.perf_counter()
-    X = _Idx
+    X = Indices
     i, j, l = X.i, X.j, X.l
     V = sp.IndexedBase("V", real=True)
     lhs = backup if backup is not None else X.q[j] * X.z[i, l] * X.h[j, l] * V[j]
     rhs = X.z[i, l] * X.q[j] * X.h[j, l] * V[j]     # z . sum_j q_j h_j V_j (sums swapped)
     residual = reduce_sum([(lhs, (j, l)), (-rhs, (l, j))])
-    return _proof("D4", "E_{P_hat}[V | s,a] = z(s,a) . E_q[h V]", "flat index sums",
+    return make_proof("D4", "E_{P_hat}[V | s,a] = z(s,a) . E_q[h V]", "flat index sums",
                   residual, t0, "general")
 
 
@@ -476,7 +269,7 @@ def check_t1_instance(N: int = 3, m: int = 2, k: int = 2, smdp: SymbolicMDP | No
                     TtT=sp.zeros(1), definitions=D.definitions)
     L = (loss or spectral_loss)(Ds, Z, H)
     residual = sp.expand(factorization_error(Ds, Z, H) - frobenius_sq(Ds) - L)
-    return _proof("T1", "L(z,h) = ||T - Phi Psi^T||_F^2 - ||T||_F^2 (instance)",
+    return make_proof("T1", "L(z,h) = ||T - Phi Psi^T||_F^2 - ||T||_F^2 (instance)",
                   "expand with marginals as positive symbols", residual, t0,
                   f"N={D.mdp.n_states}, m={D.mdp.n_actions}, k={k}")
 
@@ -495,7 +288,7 @@ def check_c1_instance(N: int = 3, m: int = 2, k: int = 2, smdp: SymbolicMDP | No
     residual = sp.expand(diff)          # the quadratic terms cancel with q kept as symbols
     if residual != 0:                   # what is left needs the definitions of q
         residual = sp.expand(D.expand_marginals(residual))
-    return _proof("C1", "L2 = L + tr M + sum_i nu_i z_i^T (I - M) z_i; M = I gives L2 = L + k",
+    return make_proof("C1", "L2 = L + tr M + sum_i nu_i z_i^T (I - M) z_i; M = I gives L2 = L + k",
                   "marginal definitions substituted, expand", residual, t0,
                   f"N={D.mdp.n_states}, m={D.mdp.n_actions}, k={k}")
 
@@ -518,7 +311,7 @@ def check_c2_instance(N: int = 3, m: int = 2, k: int = 2, smdp: SymbolicMDP | No
             g = sp.diff(L, Z[i, l])
             target = 2 * D.nu_L[i] * ((M * Z.row(i).T)[l, 0] - cm[i, l])
             res += sp.expand(g - target) ** 2
-    return _proof("C2", "dL/dz_i = 2 nu_i (M z_i - E[h(s')|s,a]) (instance)",
+    return make_proof("C2", "dL/dz_i = 2 nu_i (M z_i - E[h(s')|s,a]) (instance)",
                   "diff + expand", res, t0,
                   f"N={D.mdp.n_states}, m={D.mdp.n_actions}, k={k}")
 
@@ -547,7 +340,7 @@ def check_f1_instance(smdp: SymbolicMDP, T: sp.Matrix | None = None) -> Proof:
     sn = sp.Matrix([sp.sqrt(v) for v in D.nu_L])
     r1 = [sp.expand((T * sq)[i] * sn[i]) - D.nu_L[i] for i in range(len(D.left))]
     r2 = [sp.expand((T.T * sn)[j] * sq[j]) - D.q_R[j] for j in range(len(D.right))]
-    return _proof("F1", "T sqrt(q) = sqrt(nu), T^T sqrt(nu) = sqrt(q)",
+    return make_proof("F1", "T sqrt(q) = sqrt(nu), T^T sqrt(nu) = sqrt(q)",
                   "expand, definitions, decide_zero", _decide_all(r1 + r2, D), t0, D.mdp.name)
 
 
@@ -560,7 +353,7 @@ def check_f2_instance(smdp: SymbolicMDP, T: sp.Matrix | None = None) -> Proof:
     chi = sp.Add(*[(D.joint[i, j] - D.nu_L[i] * D.q_R[j]) ** 2 / (D.nu_L[i] * D.q_R[j])
                    for i in range(T.shape[0]) for j in range(T.shape[1])])
     e = sp.together(sp.expand(fro - 1 - chi))
-    return _proof("F2", "||T||_F^2 = 1 + chi^2(p || nu x q)", "expand, definitions",
+    return make_proof("F2", "||T||_F^2 = 1 + chi^2(p || nu x q)", "expand, definitions",
                   _decide_all([sp.numer(e)], D), t0, D.mdp.name)
 
 
@@ -576,7 +369,7 @@ def check_f3_instance(smdp: SymbolicMDP) -> Proof:
     mu = sp.Symbol("mu")
     lhs = D.laplacian.charpoly(lam).as_expr()
     rhs = (lam - 1) ** abs(nL - nR) * A.charpoly(mu).as_expr().subs(mu, (lam - 1) ** 2)
-    return _proof("F3", "charpoly(Lap) = (l-1)^|N_L-N_R| charpoly(T^T T)((l-1)^2)",
+    return make_proof("F3", "charpoly(Lap) = (l-1)^|N_L-N_R| charpoly(T^T T)((l-1)^2)",
                   "berkowitz determinants, expand", _decide_all([lhs - rhs], D), t0,
                   D.mdp.name)
 
@@ -588,7 +381,7 @@ def check_f4_instance(smdp: SymbolicMDP) -> Proof:
     Dq = sp.diag(*[1 / sp.sqrt(v) for v in D.q_R])
     r1 = list(D.TtT - Dq * D.W * Dq)
     r2 = list(D.W * sp.ones(D.W.shape[0], 1) - D.q_R)
-    return _proof("F4", "T^T T = D_q^-1/2 W D_q^-1/2, W 1 = q", "expand, definitions",
+    return make_proof("F4", "T^T T = D_q^-1/2 W D_q^-1/2, W 1 = q", "expand, definitions",
                   _decide_all(r1 + r2, D), t0, D.mdp.name)
 
 
@@ -607,7 +400,7 @@ def check_f5_instance(n_states: int = 3, n_actions: int = 2,
                                             if k.name.startswith("nu")},
                        n_states=N, n_actions=m, name=f"deterministic N={N} m={m}")
     D = derive(smdp)
-    return _proof("F5", "deterministic dynamics reaching every state: T^T T = I",
+    return make_proof("F5", "deterministic dynamics reaching every state: T^T T = I",
                   "expand, definitions", _decide_all(list(D.TtT - sp.eye(D.TtT.shape[0])), D),
                   t0, smdp.name)
 
@@ -618,7 +411,7 @@ def check_d1_instance(smdp: SymbolicMDP) -> Proof:
     D = derive(smdp, marginals="explicit")
     r1 = [sum(D.joint.row(i)) - D.nu_L[i] for i in range(D.joint.shape[0])]
     r2 = [sum(D.joint.col(j)) - D.q_R[j] for j in range(D.joint.shape[1])]
-    return _proof("D1", "left degree = nu, right degree = q", "decide_zero",
+    return make_proof("D1", "left degree = nu, right degree = q", "decide_zero",
                   _decide_all(r1 + r2, D), t0, D.mdp.name)
 
 
@@ -629,7 +422,7 @@ def check_d2_instance(smdp: SymbolicMDP) -> Proof:
     res = []
     for B, A, pa in zip(D.blocks, D.abar, D.p_action):
         res += list(B - sp.sqrt(pa) * A)
-    return _proof("D2", "T_a = sqrt(p(a)) Abar_a", "expand, decide_zero", _decide_all(res, D),
+    return make_proof("D2", "T_a = sqrt(p(a)) Abar_a", "expand, decide_zero", _decide_all(res, D),
                   t0, D.mdp.name)
 
 
@@ -649,5 +442,5 @@ def check_d5_linear(n_states: int = 3, n_actions: int = 2) -> Proof:
         for a in Psyms:
             for b in Psyms:
                 res += sp.Abs(sp.diff(t, a, b))
-    return _proof("D5", "nu, q fixed: T is linear in P (convex design)", "second derivatives",
+    return make_proof("D5", "nu, q fixed: T is linear in P (convex design)", "second derivatives",
                   res, t0, f"N={N}, m={m}")
