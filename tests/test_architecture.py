@@ -11,8 +11,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "jepatheory"
+#: the app layer; ``jepatheory.bounds.demo`` is its compatibility shim (re-exports only)
 APP = ("jepatheory.cli", "jepatheory.bench", "jepatheory.app", "jepatheory.demo",
-       "jepatheory.__main__")
+       "jepatheory.__main__", "jepatheory.bounds.demo")
 
 
 def module_name(path: Path) -> str:
