@@ -26,6 +26,8 @@ __all__ = [
     "LadderOrderError",
     "BoundInputError",
     "UndecidedError",
+    "ActionDataError",
+    "PaperFormError",
 ]
 
 
@@ -112,3 +114,13 @@ class BoundInputError(JepaTheoryError, ValueError):
 class SpectrumWarning(UserWarning):
     """A top-k spectrum could not be certified (a skipped singular value is not excluded);
     the residual bounds still hold."""
+
+
+class ActionDataError(DistributionError):
+    """An action has no data under nu (p(a) = 0): its per-action matrix Abar_a is empty; the
+    message names the action."""
+
+
+class PaperFormError(JepaTheoryError, ValueError):
+    """A paper-form statement (THEORY P1-P6) got an invalid horizon, form, normalization or
+    cost; the message names the value."""
