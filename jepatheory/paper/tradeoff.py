@@ -48,7 +48,7 @@ from .per_action import PerAction, check_normalization
 from .rademacher import p5_bound
 from .regret import coverage_inf, coverage_mu
 
-__all__ = ["PaperBound", "paper_bound", "FORMS", "SCAN_N", "input_level_B"]
+__all__ = ["PaperBound", "paper_bound", "FORMS", "SCAN_N", "input_level_B", "sample_term_table"]
 
 FORMS = ("theory", "paper")
 #: n grid of the crossover scan: 10^2 .. 10^16, two points per decade
@@ -188,3 +188,36 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
                       C_inf=C_inf, min_p_action=min_pa, trivial_bound=float(c_max),
                       k_star=k_star, rows=rows, input_level=il, crossover=cross,
                       per_action_certified=per_action.certified, seconds=secs)
+
+
+def sample_term_table(C: CoOccurrence, ks: ArrayLike, ns: ArrayLike, delta: float = 0.05
+                      ) -> list[dict[str, Any]]:
+    r"""P5 against T4 and T4b per (k, n): the three bounds on :math:`\varepsilon` of their
+    learners (P5 and T4: the class ERM of radius :math:`\kappa_k`; T4b: the plug-in
+    estimator), each at the same delta, and their ratios."""
+    from ..bounds.finite_sample import t4_bound
+    from ..bounds.kappa import kappa_rescaled_curve
+    from ..bounds.plugin import plugin_constants, plugin_variance, t4b_bound
+    kmax_T = min(C.n_left, C.n_right)
+    ks = sorted({int(k) for k in ks if 1 <= int(k) <= kmax_T})
+    if not ks:
+        raise BoundInputError(f"k: every requested k exceeds the rank bound {kmax_T}")
+    spec = spectrum_upto(C, max(ks))
+    kap = kappa_rescaled_curve(C, max(ks))
+    pv = plugin_variance(C)
+    rows = []
+    for n in ns:
+        const = plugin_constants(C, int(n), delta, pv)
+        for k in ks:
+            tail = float(spec.tail_k(k))
+            d = k * (C.n_left + C.n_right)
+            p5 = p5_bound(tail, k, int(n), delta, float(kap[k]) ** 2, n_left=C.n_left,
+                          n_right=C.n_right)
+            t4 = t4_bound(tail, k, int(n), delta, float(kap[k]), d)
+            t4b = t4b_bound(tail, k, const)
+            rows.append(dict(n=int(n), k=k, tail=tail, B=float(kap[k]) ** 2,
+                             eps_P5=p5.eps_bound, eps_T4=t4.eps_bound, eps_T4b=t4b.eps_bound,
+                             P5_over_T4=p5.eps_bound / t4.eps_bound,
+                             P5_over_T4b=p5.eps_bound / t4b.eps_bound
+                             if math.isfinite(t4b.eps_bound) else float("nan")))
+    return rows
