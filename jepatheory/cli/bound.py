@@ -31,7 +31,8 @@ trivial_bound (= c_max), normalization, rows (one per (n, k): n, k, tail_T, tail
 (max_a tail_k(Abar_a), the P2 floor), kappa, B, rademacher (2 dev_R of P5), eps_bound
 (bound on max_a eps_a), R1_step (single-step bound), R_T (T-step bound), vacuous,
 vacuous_1step, latent_beats_input), input_level (the k = N_x row), crossover (first_n,
-latent_wins_at, statement), env.
+latent_wins_at, statement), env; with --cost also measured (per k: max_eps,
+regret_1step, R1_at_eps, regret_T, R_T_at_eps, planner, regret_by_horizon, slope).
 
 JSON keys (theory form): env, C_pi_star, D_pi_star, min_nu, c, trivial_bound, regret_factor, V_star,
 k_star (at the largest n), k_star_by_n, delta, delta_each, kappa_method, encoder,
@@ -70,6 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="paper form: target marginal of the per-action matrices")
     g.add_argument("--c-max", default="1", metavar="C",
                    help="paper form: costs lie in [0, c_max]")
+    g.add_argument("--cost", default=None, metavar="SPEC",
+                   help="paper form: also measure the regret exactly for this cost: goal:S "
+                        "(0 at state S, c_max elsewhere), a comma list of N values, or a "
+                        ".npy file (small environments; JSON key measured)")
     add_output_args(p)
     p.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
     p.add_argument("--plot", metavar="DIR", help="write spectrum.png, bound_vs_k.png "
@@ -109,12 +114,12 @@ def _paper_options(args: argparse.Namespace) -> tuple[str, int, float]:
 
 
 def paper_payload(C: CoOccurrence, ns: list[int], ks: list[int], horizon: int, delta: float,
-                  c_max: float, normalization: str) -> dict:
+                  c_max: float, normalization: str, scan: bool = True) -> dict:
     """The JSON object of ``bound --form paper`` (one paper-form table per n)."""
     from ..paper.tradeoff import paper_bound
     pa = C.per_action(min(max(ks), min(C.n_left, C.n_right)), normalization)
     tables = [paper_bound(C, n, ks, horizon, delta, c_max, normalization, per_action=pa,
-                          scan=(n == ns[-1])) for n in ns]
+                          scan=scan and n == ns[-1]) for n in ns]
     last = tables[-1]
     out = last.to_dict()
     out["rows"] = [dict(n=t.n, **r) for t in tables for r in t.rows]
@@ -175,9 +180,17 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
     ks = parse_grid(args.k, "--k")
     if not 0 < args.delta < 1:
         raise BoundInputError(f"--delta {args.delta!r} must be in (0, 1)")
+    cost = None
+    if args.cost is not None:
+        from ..paper.tradeoff import parse_cost
+        cost = parse_cost(args.cost, mdp.n_states, c_max)
     C = CoOccurrence(mdp, nu)
-    payload = paper_payload(C, ns, ks, horizon, args.delta, c_max, args.normalization)
+    payload = paper_payload(C, ns, ks, horizon, args.delta, c_max, args.normalization,
+                            scan=not args.no_scan)
     payload["env"] = env_info(mdp)
+    if cost is not None:
+        from ..paper.tradeoff import measured_regret
+        payload["measured"] = measured_regret(C, ks, cost, horizon, c_max, args.normalization)
     if args.csv:
         write_csv(args.csv, payload["rows"])
     if args.out:
@@ -196,4 +209,8 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
     say(args, f"k*(n): {payload['k_star_by_n']}; trivial bound c_max = {c_max:g}")
     if payload["crossover"].get("statement"):
         say(args, payload["crossover"]["statement"])
+    if cost is not None:
+        say(args, "measured (T2 target encoder, per-action predictors, exact planning):")
+        say(args, table(payload["measured"], ["k", "max_eps", "regret_1step", "R1_at_eps",
+                                              "regret_T", "R_T_at_eps", "planner"]))
     return 0

@@ -48,7 +48,7 @@ from ..cooccurrence import CoOccurrence
 from ..errors import PaperFormError
 from ..paper.per_action import ActionBlock, abar_blocks, check_normalization
 
-__all__ = ["WorstAction", "worst_action", "dual_value", "evaluate_encoder", "FANTOPE_MAX"]
+__all__ = ["FANTOPE_MAX", "WorstAction", "dual_value", "evaluate_encoder", "worst_action"]
 
 #: The Fantope SDP is solved only up to this many columns (N_R); above it the dual is
 #: evaluated at candidate weights and refined by multiplicative weights.
@@ -205,7 +205,7 @@ def worst_action(C: CoOccurrence, k: int, normalization: str = "q", solver: str 
                 res, min_eig = fantope_violation(Xp, k)
                 checks["primal_residual"], checks["primal_min_eig"] = res, min_eig
                 primal = float(np.max(f - np.tensordot(G, Xp, axes=([1, 2], [0, 1]))))
-                ev, U = np.linalg.eigh(Xp)
+                _ev, U = np.linalg.eigh(Xp)
                 cands["rounded Fantope X"] = U[:, ::-1][:, :k]
         # multiplicative weights on the per-action errors (a minimax refinement)
         lam_mw = best_lam.copy()
@@ -256,6 +256,6 @@ def _solve_fantope(G: NDArray, f: NDArray, k: int, solver: str) -> dict[str, Any
     try:
         used, status = solve_problem(prob, solver)
     except SolverError as exc:
-        return dict(status=str(exc), solver="failed", X=None, lam=None)
+        return {"status": str(exc), "solver": "failed", "X": None, "lam": None}
     lam = np.array([float(np.asarray(c.dual_value)) for c in cons])
-    return dict(status=status, solver=used, X=np.asarray(X.value), lam=lam)
+    return {"status": status, "solver": used, "X": np.asarray(X.value), "lam": lam}

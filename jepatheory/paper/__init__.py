@@ -14,15 +14,52 @@ reconstructed with every constant (THEORY P1-P6).
 """
 from __future__ import annotations
 
-from .per_action import (NORMALIZATIONS, ActionBlock, ActionSpectrum, PerAction, abar_block,
-                         abar_blocks, per_action, per_action_eps, per_action_risk)
+from .per_action import (
+                         NORMALIZATIONS,
+                         ActionBlock,
+                         ActionSpectrum,
+                         PerAction,
+                         abar_block,
+                         abar_blocks,
+                         per_action,
+                         per_action_eps,
+                         per_action_risk,
+)
 from .rademacher import P5Bound, p5_bound, p5_dev, rademacher_linear, rademacher_tabular
-from .regret import (SingleStep, TStep, reported_counterexample, shared_encoder_model,
-                     single_step, t_step, validate_cost)
+from .regret import (
+                         SingleStep,
+                         TStep,
+                         reported_counterexample,
+                         shared_encoder_model,
+                         single_step,
+                         t_step,
+                         validate_cost,
+)
 from .tradeoff import FORMS, PaperBound, paper_bound
 
-__all__ = ["NORMALIZATIONS", "ActionBlock", "ActionSpectrum", "PerAction", "abar_block",
-           "abar_blocks", "per_action", "per_action_eps", "per_action_risk", "P5Bound",
-           "p5_bound", "p5_dev", "rademacher_linear", "rademacher_tabular", "SingleStep",
-           "TStep", "reported_counterexample", "shared_encoder_model", "single_step",
-           "t_step", "validate_cost", "FORMS", "PaperBound", "paper_bound"]
+__all__ = [
+                         "FORMS",
+                         "NORMALIZATIONS",
+                         "ActionBlock",
+                         "ActionSpectrum",
+                         "P5Bound",
+                         "PaperBound",
+                         "PerAction",
+                         "SingleStep",
+                         "TStep",
+                         "abar_block",
+                         "abar_blocks",
+                         "p5_bound",
+                         "p5_dev",
+                         "paper_bound",
+                         "per_action",
+                         "per_action_eps",
+                         "per_action_risk",
+                         "rademacher_linear",
+                         "rademacher_tabular",
+                         "reported_counterexample",
+                         "shared_encoder_model",
+                         "single_step",
+                         "t_step",
+                         "validate_cost",
+]

@@ -73,8 +73,8 @@ def numeric_p2(seed: int, n: int = 8) -> dict[str, float]:
     from ..convex.worst_action import _eval_shared, worst_action
     from .per_action import abar_blocks
     rng = np.random.default_rng(seed + 12)
-    out = dict(lower_minus_upper=-np.inf, tail_minus_lower=-np.inf,
-               lower_minus_random=-np.inf, primal_residual=0.0, gap=0.0)
+    out = {"lower_minus_upper": -np.inf, "tail_minus_lower": -np.inf,
+               "lower_minus_random": -np.inf, "primal_residual": 0.0, "gap": 0.0}
     for C in random_instances(seed, n):
         k = int(rng.integers(1, max(2, min(4, C.n_right))))
         w = worst_action(C, k)
@@ -97,7 +97,7 @@ def numeric_p3_p4(seed: int, n: int = 10) -> dict[str, float]:
     from ..spectrum import top_singular
     from .regret import reported_counterexample, shared_encoder_model, single_step, t_step
     rng = np.random.default_rng(seed + 13)
-    out = dict(p3_chain=-np.inf, p4_open=0.0, p4_closed=0.0)
+    out = {"p3_chain": -np.inf, "p4_open": 0.0, "p4_closed": 0.0}
     for C in random_instances(seed, n, full_cover=True):
         k = int(rng.integers(1, min(C.n_left, C.n_right) + 1))
         z, f = shared_encoder_model(C, top_singular(C.T, k).V)
@@ -151,7 +151,7 @@ def coverage_p5(seed: int, R: int = 40, n: int = 400, delta: float = 0.2
             hits += dev <= b.dev
             worst = max(worst, dev / b.dev)
             total += 1
-    return dict(coverage=hits / total, worst_ratio=worst)
+    return {"coverage": hits / total, "worst_ratio": worst}
 
 
 def _fmt(d: dict[str, float]) -> str:
@@ -168,7 +168,7 @@ def check_p1(seed: int) -> CheckOutcome:
     return CheckOutcome(passed=bool(ok), evidence=(
         f"general dimension: {sum(p.proved for p in proofs)}/3 residual 0; {N_RANDOM} random "
         f"MDPs: max identity error {wi:.1e}, max |sum p(a) R_a - L| {ws:.1e}"),
-        details=dict(identity_error=wi, sum_error=ws))
+        details={"identity_error": wi, "sum_error": ws})
 
 
 @register("P2", "max_a tail_k(Abar_a) <= Fantope dual <= min max_a eps_a <= rounded upper",
@@ -231,17 +231,17 @@ def check_p6(seed: int) -> CheckOutcome:
     ok = worst <= 1e-10
     return CheckOutcome(passed=bool(ok), evidence=(
         f"6 random MDPs: max_a eps_a - eps/min p(a) and floors - eps_bound, worst "
-        f"{worst:.2e} (<= 0)"), details=dict(worst=worst))
+        f"{worst:.2e} (<= 0)"), details={"worst": worst})
 
 
 # ------------------------------------------------ D1, D2, D5 with general-dimension proofs
-def _general_and_instances(general, instances) -> CheckOutcome:  # noqa: ANN001
+def _general_and_instances(general, instances) -> CheckOutcome:
     proofs = [general] + list(instances)
     ok = all(p.proved for p in proofs)
     return CheckOutcome(passed=bool(ok), evidence="; ".join(
         f"{p.size or 'instance'}: {'0' if p.proved else 'RESIDUAL ' + p.residual[:60]}"
-        for p in proofs), details={f"{p.id}[{p.size}]": dict(proved=p.proved,
-                                                           method=p.method) for p in proofs})
+        for p in proofs), details={f"{p.id}[{p.size}]": {"proved": p.proved,
+                                                           "method": p.method} for p in proofs})
 
 
 @register("D1", "bipartite graph: left degree nu(s,a), right degree q(s')", SYMBOLIC,

@@ -40,9 +40,20 @@ from ..cooccurrence import CoOccurrence
 from ..errors import ActionDataError, PaperFormError, ShapeError
 from ..spectrum import Spectrum, top_singular
 
-__all__ = ["NORMALIZATIONS", "check_normalization", "ActionBlock", "abar_block",
-           "abar_blocks", "ActionSpectrum", "PerAction", "per_action", "per_action_risk",
-           "per_action_eps", "per_action_residual", "action_marginals"]
+__all__ = [
+    "NORMALIZATIONS",
+    "ActionBlock",
+    "ActionSpectrum",
+    "PerAction",
+    "abar_block",
+    "abar_blocks",
+    "action_marginals",
+    "check_normalization",
+    "per_action",
+    "per_action_eps",
+    "per_action_residual",
+    "per_action_risk",
+]
 
 NORMALIZATIONS = ("q", "per-action")
 
@@ -170,10 +181,10 @@ class PerAction(Result):
 
     def rows(self) -> list[dict[str, Any]]:
         """The ``per_action`` list of the CLI: action, singular_values, tail, frobenius_sq."""
-        return [dict(action=s.action, p_action=s.p_action, n_rows=s.n_rows, n_cols=s.n_cols,
-                     singular_values=s.singular_values, tail=s.tail,
-                     frobenius_sq=s.frobenius_sq, residuals=s.residuals,
-                     certified=s.certified, certificate_by=s.certificate_by)
+        return [{"action": s.action, "p_action": s.p_action, "n_rows": s.n_rows, "n_cols": s.n_cols,
+                     "singular_values": s.singular_values, "tail": s.tail,
+                     "frobenius_sq": s.frobenius_sq, "residuals": s.residuals,
+                     "certified": s.certified, "certificate_by": s.certificate_by}
                 for s in self.actions]
 
 

@@ -42,8 +42,14 @@ from dataclasses import dataclass
 from .._results import Result
 from ..errors import BoundInputError
 
-__all__ = ["CLASSES", "rademacher_tabular", "rademacher_linear", "p5_dev", "P5Bound",
-           "p5_bound"]
+__all__ = [
+    "CLASSES",
+    "P5Bound",
+    "p5_bound",
+    "p5_dev",
+    "rademacher_linear",
+    "rademacher_tabular",
+]
 
 CLASSES = ("tabular", "linear")
 

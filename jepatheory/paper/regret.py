@@ -56,9 +56,21 @@ from ..errors import PaperFormError
 from ..model import clip_renormalize
 from .per_action import abar_blocks, check_normalization
 
-__all__ = ["validate_cost", "shared_encoder_model", "model_kernel_per_action",
-           "coverage_mu", "coverage_inf", "row_errors", "SingleStep", "single_step",
-           "TStep", "t_step", "MAX_PLANS", "PLANNERS", "reported_counterexample"]
+__all__ = [
+    "MAX_PLANS",
+    "PLANNERS",
+    "SingleStep",
+    "TStep",
+    "coverage_inf",
+    "coverage_mu",
+    "model_kernel_per_action",
+    "reported_counterexample",
+    "row_errors",
+    "shared_encoder_model",
+    "single_step",
+    "t_step",
+    "validate_cost",
+]
 
 #: open-loop planning enumerates m^T plans up to this many
 MAX_PLANS = 1 << 16
@@ -75,7 +87,7 @@ def validate_cost(cost: ArrayLike, n_states: int, c_max: float = 1.0) -> NDArray
         raise PaperFormError(f"cost: expected {n_states} entries, got {c.size}")
     bad = np.flatnonzero(~np.isfinite(c) | (c < 0) | (c > c_max))
     if bad.size:
-        raise PaperFormError(f"cost[{bad[0]}] = {c[bad[0]]!r} is outside [0, c_max = "
+        raise PaperFormError(f"cost[{bad[0]}] = {float(c[bad[0]])!r} is outside [0, c_max = "
                              f"{c_max}]")
     return c
 

@@ -48,11 +48,11 @@ from .per_action import PerAction, check_normalization
 from .rademacher import p5_bound
 from .regret import coverage_inf, coverage_mu
 
-__all__ = ["PaperBound", "paper_bound", "FORMS", "SCAN_N", "input_level_B", "sample_term_table"]
+__all__ = ["FORMS", "SCAN_N", "PaperBound", "input_level_B", "paper_bound", "sample_term_table"]
 
 FORMS = ("theory", "paper")
 #: n grid of the crossover scan: 10^2 .. 10^16, two points per decade
-SCAN_N = tuple(int(round(10 ** e)) for e in np.arange(2, 16.01, 0.5))
+SCAN_N = tuple(round(10 ** e) for e in np.arange(2, 16.01, 0.5))
 
 
 @dataclass(frozen=True, repr=False)
@@ -103,10 +103,10 @@ def _row(k: int, tail: float, tail_max: float | None, B: float, kappa: float, n:
     eps = p5.eps_bound / min_pa if min_pa > 0 else float("inf")
     r1 = 2 * c0 * math.sqrt(eps)
     rt = 2 * T * c_max * math.sqrt(C_inf * eps) if math.isfinite(C_inf) else float("inf")
-    return dict(k=int(k), tail_T=float(tail), tail_max=tail_max, kappa=float(kappa),
-                B=float(B), rademacher=2 * p5.dev, rademacher_complexity=p5.rademacher,
-                eps_bound=eps, R1_step=r1, R_T=rt, vacuous=bool(rt >= c_max),
-                vacuous_1step=bool(r1 >= c_max))
+    return {"k": int(k), "tail_T": float(tail), "tail_max": tail_max, "kappa": float(kappa),
+                "B": float(B), "rademacher": 2 * p5.dev, "rademacher_complexity": p5.rademacher,
+                "eps_bound": eps, "R1_step": r1, "R_T": rt, "vacuous": bool(rt >= c_max),
+                "vacuous_1step": bool(r1 >= c_max)}
 
 
 def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: float = 0.05,
@@ -168,7 +168,7 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
     k_star = min(finite, key=lambda r: (r["R_T"], r["k"]))["k"] if finite else None
     for r in rows:
         r["latent_beats_input"] = bool(r["R_T"] < il["R_T"])
-    cross: dict[str, Any] = dict(n_grid=[SCAN_N[0], SCAN_N[-1]], first_n=None)
+    cross: dict[str, Any] = {"n_grid": [SCAN_N[0], SCAN_N[-1]], "first_n": None}
     if scan:
         wins = []
         for nn in SCAN_N:
@@ -215,9 +215,70 @@ def sample_term_table(C: CoOccurrence, ks: ArrayLike, ns: ArrayLike, delta: floa
                           n_right=C.n_right)
             t4 = t4_bound(tail, k, int(n), delta, float(kap[k]), d)
             t4b = t4b_bound(tail, k, const)
-            rows.append(dict(n=int(n), k=k, tail=tail, B=float(kap[k]) ** 2,
-                             eps_P5=p5.eps_bound, eps_T4=t4.eps_bound, eps_T4b=t4b.eps_bound,
-                             P5_over_T4=p5.eps_bound / t4.eps_bound,
-                             P5_over_T4b=p5.eps_bound / t4b.eps_bound
-                             if math.isfinite(t4b.eps_bound) else float("nan")))
+            rows.append({"n": int(n), "k": k, "tail": tail, "B": float(kap[k]) ** 2,
+                             "eps_P5": p5.eps_bound, "eps_T4": t4.eps_bound,
+                             "eps_T4b": t4b.eps_bound,
+                             "P5_over_T4": p5.eps_bound / t4.eps_bound,
+                             "P5_over_T4b": p5.eps_bound / t4b.eps_bound
+                             if math.isfinite(t4b.eps_bound) else float("nan")})
     return rows
+
+
+#: measured regret (dense kernels) only up to this many entries N*m*N
+MEASURE_MAX = 4_000_000
+
+
+def parse_cost(spec: str, n_states: int, c_max: float = 1.0) -> np.ndarray:
+    """``goal:S`` (cost 0 at state S, c_max elsewhere), a comma list of N numbers, or a
+    ``.npy`` file; validated to lie in [0, c_max] (the error names the offending entry)."""
+    from .regret import validate_cost
+    spec = str(spec).strip()
+    if spec.startswith("goal:"):
+        try:
+            s = int(spec[5:])
+        except ValueError:
+            raise PaperFormError(f"--cost {spec!r}: goal state is not an integer") from None
+        if not 0 <= s < n_states:
+            raise PaperFormError(f"--cost {spec!r}: goal state {s} is not in 0..{n_states - 1}")
+        c = np.full(n_states, float(c_max))
+        c[s] = 0.0
+        return c
+    if spec.endswith(".npy"):
+        try:
+            arr = np.load(spec)
+        except (OSError, ValueError) as exc:
+            raise PaperFormError(f"--cost {spec!r}: cannot read ({exc})") from None
+        return validate_cost(arr, n_states, c_max)
+    try:
+        vals = [float(t) for t in spec.split(",") if t.strip()]
+    except ValueError:
+        raise PaperFormError(f"--cost {spec!r}: not a comma list of numbers") from None
+    return validate_cost(vals, n_states, c_max)
+
+
+def measured_regret(C: CoOccurrence, ks: ArrayLike, cost: ArrayLike, horizon: int,
+                    c_max: float = 1.0, normalization: str = "q") -> list[dict[str, Any]]:
+    r"""Per k: the shared-encoder model with :math:`\Psi` = T's top-k right singular vectors
+    (the T2 minimizer's target encoder, per-action predictors fitted, P2 rounding) planned
+    exactly in the true MDP: single-step regret under rho0 against P3 at the model's exact
+    eps, and T-step terminal-cost regret (open loop when :math:`m^T` plans can be
+    enumerated, else closed loop) against P4."""
+    from ..spectrum import top_singular
+    from .regret import MAX_PLANS, shared_encoder_model, single_step, t_step
+    N, m = C.mdp.n_states, C.mdp.n_actions
+    if N * m * N > MEASURE_MAX:
+        raise PaperFormError(f"measured regret: N*m*N = {N * m * N} exceeds {MEASURE_MAX} "
+                             "(dense kernels); use a smaller environment")
+    T = int(horizon)
+    planner = "open-loop" if m ** T <= MAX_PLANS else "closed-loop"
+    out = []
+    kmax_T = min(C.n_left, C.n_right)
+    for k in sorted({int(k) for k in ks if 1 <= int(k) <= kmax_T}):
+        z, f = shared_encoder_model(C, top_singular(C.T, k).V, normalization)
+        s1 = single_step(C, z, f, cost, c_max=c_max, normalization=normalization)
+        ts = t_step(C, z, f, cost, T, planner, c_max=c_max, normalization=normalization)
+        out.append({"k": k, "max_eps": s1.max_eps, "regret_1step": s1.regret,
+                        "R1_at_eps": s1.bound, "regret_T": float(ts.regret[-1]),
+                        "R_T_at_eps": float(ts.bound[-1]), "planner": planner,
+                        "regret_by_horizon": ts.regret, "slope": ts.slope})
+    return out

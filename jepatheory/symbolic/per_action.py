@@ -31,11 +31,16 @@ import sympy as sp
 
 from .identities import Proof
 
-__all__ = ["prove_p1_general", "prove_p1_sum_general", "prove_d1_general",
-           "prove_d2_general", "prove_d5_general"]
+__all__ = [
+    "prove_d1_general",
+    "prove_d2_general",
+    "prove_d5_general",
+    "prove_p1_general",
+    "prove_p1_sum_general",
+]
 
 m_, NL, NR, k_ = sp.symbols("m N_L N_R k", integer=True, positive=True)
-b, i, j, l = sp.symbols("b i j l", integer=True, nonnegative=True)
+b, i, j, ell = sp.symbols("b i j l", integer=True, nonnegative=True)
 b2, i2, j2 = sp.symbols("b' i' j'", integer=True, nonnegative=True)
 pi = sp.IndexedBase("pi", nonnegative=True)      # p(s_i, s'_j | a_b)
 mu = sp.IndexedBase("mu", positive=True)         # p(s_i | a_b)
@@ -57,7 +62,7 @@ def _result(id: str, statement: str, method: str, residual: Any, t0: float,
 
 def _c() -> sp.Expr:
     """The inner product z(s_i, a_b).f(s'_j), kept as one atom (a Sum over l)."""
-    return sp.Sum(z[b, i, l] * f[j, l], (l, 0, k_ - 1))
+    return sp.Sum(z[b, i, ell] * f[j, ell], (ell, 0, k_ - 1))
 
 
 def prove_p1_general(normalization: str = "q", risk_summand: sp.Expr | None = None) -> Proof:
