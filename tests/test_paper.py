@@ -373,3 +373,23 @@ def test_cli_action_without_data_exits_2(capsys, tmp_path):
                  ["bound", "--mdp", str(path), "--form", "paper", "--k", "1"]):
         code, _, err = _run(capsys, *argv)
         assert code == 2 and "action 0 has no data" in err.strip().splitlines()[-1], err
+
+
+def test_prove_lists_p1_to_p6_with_statuses(capsys):
+    from jepatheory.checks import STATUSES, all_checks
+    checks = {c.id: c for c in all_checks()}
+    for pid in ("P1", "P2", "P3", "P4", "P5", "P6", "D1", "D2", "D5"):
+        assert pid in checks and checks[pid].status in STATUSES
+    assert checks["P1"].status == STATUSES[0]
+    # D1, D2, D5 now run a general-dimension proof
+    assert "general" in checks["D2"].fn(0).evidence
+
+
+@pytest.mark.slow
+def test_bench_paper_quick(capsys):
+    code = main(["bench", "paper", "--quick", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["per_action_certified"] and d["stacked_certified"]
+    assert d["per_action_over_stacked"] > 0 and d["paper_over_bound"] > 0

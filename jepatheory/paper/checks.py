@@ -17,6 +17,10 @@ from ..cooccurrence import CoOccurrence
 from ..envs import make_env
 from ..errors import OddMDPWarning
 
+# The symbolic layer registers D1, D2, D5 first; this module's registrations of the same ids
+# must come after it whatever the import order, so import it here before registering.
+from ..symbolic import checks as symbolic_checks  # noqa: F401  (registration side effect)
+
 SYMBOLIC, PAPER, CONJECTURE = STATUSES
 #: random instances per numeric check
 N_RANDOM = 12
