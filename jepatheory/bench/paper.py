@@ -64,15 +64,15 @@ def run(args: argparse.Namespace) -> int:
 
     mdp = stage("grid", lambda: grid(W, H, slip=args.slip))
     C1 = stage("T (for the spectra)", lambda: CoOccurrence(mdp))
-    spec = stage(f"stacked spectrum k={K}", lambda: C1.spectrum(K))
-    pa = stage(f"per-action spectra k={K}", lambda: C1.per_action(K))
+    spec = stage(f"stacked spectrum k={K}", lambda C=C1: C.spectrum(K))
+    pa = stage(f"per-action spectra k={K}", lambda C=C1: C.per_action(K))
     del C1
     C2 = stage("T (for the bound)", lambda: CoOccurrence(mdp))
-    curve = stage("bound table (theory form)", lambda: bound_curve(
-        mdp, None, ns, ks, 0.05, kappa="rescale", C=C2))
+    curve = stage("bound table (theory form)", lambda C=C2: bound_curve(
+        mdp, None, ns, ks, 0.05, kappa="rescale", C=C))
     del C2
     C3 = stage("T (for the paper form)", lambda: CoOccurrence(mdp))
-    pb = stage("paper-form table", lambda: paper_bound(C3, ns[-1], ks, args.horizon))
+    pb = stage("paper-form table", lambda C=C3: paper_bound(C, ns[-1], ks, args.horizon))
     sec = {s["stage"]: s["seconds"] for s in stages}
     r_spec = sec[f"per-action spectra k={K}"] / sec[f"stacked spectrum k={K}"]
     r_table = sec["paper-form table"] / sec["bound table (theory form)"]
