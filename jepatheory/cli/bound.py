@@ -31,8 +31,9 @@ trivial_bound (= c_max), normalization, rows (one per (n, k): n, k, tail_T, tail
 (max_a tail_k(Abar_a), the P2 floor), kappa, B, rademacher (2 dev_R of P5), eps_bound
 (bound on max_a eps_a), R1_step (single-step bound), R_T (T-step bound), vacuous,
 vacuous_1step, latent_beats_input), input_level (the k = N_x row), crossover (first_n,
-latent_wins_at, latent_wins_nonvacuous_at, statement), env; with --cost also measured (per k: max_eps,
-regret_1step, R1_at_eps, regret_T, R_T_at_eps, planner, regret_by_horizon, slope).
+latent_wins_at, latent_wins_nonvacuous_at, statement), env; with --cost also measured
+(per k: max_eps, regret_1step, R1_at_eps, regret_T, R_T_at_eps, planner, regret_by_horizon,
+slope).
 
 JSON keys (theory form): env, C_pi_star, D_pi_star, min_nu, c, trivial_bound, regret_factor, V_star,
 k_star (at the largest n), k_star_by_n, delta, delta_each, kappa_method, encoder,
