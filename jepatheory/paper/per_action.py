@@ -189,12 +189,14 @@ class PerAction(Result):
 
 
 def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = "auto",
-               **kw: Any) -> PerAction:
+               keep_vectors: bool = False, **kw: Any) -> PerAction:
     r"""Certified top-k spectra of :math:`\bar A_a` for every action (each by
     :func:`jepatheory.spectrum.top_singular`; k is capped per block at its rank bound).
 
     ``kw`` goes to :func:`~jepatheory.spectrum.top_singular` (``seed``, ``factorization``,
-    ``certificate``, ...)."""
+    ``certificate``, ...). The singular vectors are dropped unless ``keep_vectors`` (at
+    N = 1e6 and k = 64 they take 1 GiB per action)."""
+    import dataclasses
     import time
     check_normalization(normalization)
     if not (isinstance(k, (int, np.integer)) and k >= 0):
@@ -205,6 +207,8 @@ def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = 
     for b in blocks:
         kk = min(int(k), *b.A.shape)
         s = top_singular(b.A, kk, method=method, **kw)
+        if not keep_vectors:
+            s = dataclasses.replace(s, U=None, V=None)
         out.append(ActionSpectrum(
             action=b.action, p_action=b.p_action, n_rows=b.A.shape[0], n_cols=b.A.shape[1],
             k=kk, singular_values=s.singular_values, residuals=s.residuals, tail=s.tail,
