@@ -7,8 +7,9 @@ Stages (each on a freshly built T, so no cache is shared between the compared pi
 * stacked: the certified top-k spectrum of T (``CoOccurrence.spectrum``), the baseline of
 * per-action: the certified top-k spectra of the four Abar_a (``CoOccurrence.per_action``);
   target: per-action / stacked <= 1.5;
-* bound: today's theory-form table (``bound_curve``: spectrum, pi* by value iteration, C^pi*,
-  kappa_k, v and Lc, the table over (n, k) with the scan), the baseline of
+* bound: today's theory-form table, the stages of ``bench bound`` after building T (spectrum,
+  pi* by value iteration, the occupancy and C^pi*, kappa_k, v and Lc, the table over (n, k)
+  with the scan), the baseline of
 * paper: the paper-form table (``paper_bound``: per-action spectra, spectrum, kappa_k, the
   rows, the input-level end and the crossover scan); target: paper / bound <= 1.2.
 """
@@ -38,6 +39,9 @@ def _peak_gib() -> float:
 
 def run(args: argparse.Namespace) -> int:
     from ..bounds.curves import bound_curve, parse_grid
+    from ..bounds.kappa import kappa_rescaled_curve
+    from ..bounds.plugin import plugin_variance
+    from ..solvers import occupancy, value_iteration
     from ..cli._common import print_json
     from ..cooccurrence import CoOccurrence
     from ..envs import grid
@@ -68,8 +72,15 @@ def run(args: argparse.Namespace) -> int:
     pa = stage(f"per-action spectra k={K}", lambda C=C1: C.per_action(K))
     del C1
     C2 = stage("T (for the bound)", lambda: CoOccurrence(mdp))
-    curve = stage("bound table (theory form)", lambda C=C2: bound_curve(
-        mdp, None, ns, ks, 0.05, kappa="rescale", C=C))
+
+    def theory_table(C: CoOccurrence):  # noqa: ANN202 - the stages of `bench bound`
+        plan = value_iteration(mdp)
+        d_star = occupancy(mdp, plan.policy)
+        kap = kappa_rescaled_curve(C, K)
+        return bound_curve(mdp, None, ns, ks, 0.05, kappa="rescale", C=C, plan=plan,
+                           d_star=d_star, variance=plugin_variance(C), kappa_curve=kap)
+
+    curve = stage("bound table (theory form)", lambda C=C2: theory_table(C))
     del C2
     C3 = stage("T (for the paper form)", lambda: CoOccurrence(mdp))
     pb = stage("paper-form table", lambda C=C3: paper_bound(C, ns[-1], ks, args.horizon))
