@@ -30,7 +30,7 @@ STATUSES = (
 
 #: Modules that register checks when imported (missing ones are skipped).
 PROVIDERS = ("jepatheory.symbolic.checks", "jepatheory.bounds.checks",
-             "jepatheory.convex.checks", "jepatheory.sim.checks")
+             "jepatheory.convex.checks", "jepatheory.sim.checks", "jepatheory.paper.checks")
 
 
 @dataclass(frozen=True, repr=False)

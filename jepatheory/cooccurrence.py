@@ -173,6 +173,12 @@ class CoOccurrence:
         r""":math:`\mathrm{tail}_k = \sum_{i>k}\sigma_i^2 = \|T\|_F^2 - \sum_{i\le k}\sigma_i^2`."""
         return self.spectrum(k).tail_k(k)
 
+    def per_action(self, k: int, normalization: str = "q", **kw: Any) -> Any:
+        """Certified spectra of every per-action matrix Abar_a (THEORY P1, P2); see
+        :func:`jepatheory.paper.per_action.per_action`."""
+        from .paper.per_action import per_action
+        return per_action(self, k, normalization, **kw)
+
     # ----------------------------------------------------------------- embeddings
     def lift_left(self, values_L: NDArray[Any], fill: float = 0.0) -> NDArray[Any]:
         """Place per-row values (N_L, ...) on all N*m flat pairs (``fill`` elsewhere)."""

@@ -26,6 +26,8 @@ __all__ = [
     "LadderOrderError",
     "BoundInputError",
     "UndecidedError",
+    "ActionDataError",
+    "PaperFormError",
 ]
 
 
@@ -128,3 +130,13 @@ class RawArchitectureError(JepaTheoryError, ValueError):
     """A constrained architecture was asked in raw encoder coordinates where the whitened
     model it is computed in differs from it (T6: tied h = f needs nu(s,a) = q(s) p(a),
     shared f needs nu(s,a) = nu_S(s) p(a)); the message names the condition and the gap."""
+
+
+class ActionDataError(DistributionError):
+    """An action has no data under nu (p(a) = 0): its per-action matrix Abar_a is empty; the
+    message names the action."""
+
+
+class PaperFormError(JepaTheoryError, ValueError):
+    """A paper-form statement (THEORY P1-P6) got an invalid horizon, form, normalization or
+    cost; the message names the value."""

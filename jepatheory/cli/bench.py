@@ -8,7 +8,7 @@ import importlib
 from ._help import HelpFormatter, chosen
 
 #: bench targets: module jepatheory.bench.<name> with add_args(parser) and run(args)
-TARGETS = ["spectrum", "symbolic", "bound", "train", "convex"]
+TARGETS = ["spectrum", "symbolic", "bound", "train", "convex", "paper"]
 
 #: The full one-line help of each target, listed without importing its module (only the
 #: chosen target is imported). A new target: its name in TARGETS and one line here.

@@ -24,7 +24,18 @@ or T4b (plug-in estimator); R4 is their minimum. Each bound at each k uses delta
 values of k, so k* (argmin of R4 over k) holds with probability 1 - delta. A bound at or
 above R_max/(1-gamma) (trivial_bound) is vacuous. R_T5 is the input-level count model.
 
-JSON keys: env, C_pi_star, D_pi_star, min_nu, c, trivial_bound, regret_factor, V_star,
+Paper form (--form paper --horizon H [--normalization q|per-action] [--c-max C]), e.g.
+  jepatheory bound --form paper --horizon 10 --n 1e6 --json
+JSON keys: form, horizon, n, c0, C_mu, C_inf, min_p_action, k_star, k_star_by_n,
+trivial_bound (= c_max), normalization, rows (one per (n, k): n, k, tail_T, tail_max
+(max_a tail_k(Abar_a), the P2 floor), kappa, B, rademacher (2 dev_R of P5), eps_bound
+(bound on max_a eps_a), R1_step (single-step bound), R_T (T-step bound), vacuous,
+vacuous_1step, latent_beats_input), input_level (the k = N_x row), crossover (first_n,
+latent_wins_at, latent_wins_nonvacuous_at, statement), env; with --cost also measured
+(per k: max_eps, regret_1step, R1_at_eps, regret_T, R_T_at_eps, planner, regret_by_horizon,
+slope).
+
+JSON keys (theory form): env, C_pi_star, D_pi_star, min_nu, c, trivial_bound, regret_factor, V_star,
 k_star (at the largest n), k_star_by_n, delta, delta_each, kappa_method, encoder,
 rows (one per (n, k): n, k, sigma_k, tail, kappa, B, d, dev, eps_T4, R4_T4, Delta_n, rho_nu,
 rho_q, Dhat, sqrt_eps_T4b, R4_T4b, R4, best, R_T5, vacuous, vacuous_T4, vacuous_T4b,
@@ -51,6 +62,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="kappa_k: SDP, whitened-rescaled, or auto (SDP only when it helps)")
     p.add_argument("--no-scan", action="store_true", help="skip the scan over n (crossover, "
                    "first non-vacuous n)")
+    g = p.add_argument_group("paper form (THEORY P1-P6)")
+    g.add_argument("--form", default="theory", metavar="theory|paper",
+                   help="theory: the T3-T5 table (unchanged); paper: per-action max_a, "
+                        "single-step and T-step regret, Rademacher term (P6)")
+    g.add_argument("--horizon", default="1", metavar="H",
+                   help="planning horizon T >= 1 of the paper form's R_T")
+    g.add_argument("--normalization", default="q", metavar="q|per-action",
+                   help="paper form: target marginal of the per-action matrices")
+    g.add_argument("--c-max", default="1", metavar="C",
+                   help="paper form: costs lie in [0, c_max]")
+    g.add_argument("--cost", default=None, metavar="SPEC",
+                   help="paper form: also measure the regret exactly for this cost: goal:S "
+                        "(0 at state S, c_max elsewhere), a comma list of N values, or a "
+                        ".npy file (small environments; JSON key measured)")
     add_output_args(p)
     p.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
     p.add_argument("--plot", metavar="DIR", help="write spectrum.png, bound_vs_k.png "
@@ -66,7 +91,49 @@ def bound_payload(curve) -> dict:  # noqa: ANN001 - BoundCurve
     return d
 
 
+def _paper_options(args: argparse.Namespace) -> tuple[str, int, float]:
+    """Validate --form, --horizon, --c-max, --normalization; one-line typed errors."""
+    from ..errors import PaperFormError
+    from ..paper.per_action import check_normalization
+    from ..paper.tradeoff import FORMS
+    if args.form not in FORMS:
+        raise PaperFormError(f"--form {args.form!r} is not one of {', '.join(FORMS)}")
+    try:
+        horizon = int(str(args.horizon))
+    except ValueError:
+        raise PaperFormError(f"--horizon {args.horizon!r} is not an integer") from None
+    if horizon < 1:
+        raise PaperFormError(f"--horizon {horizon} must be >= 1")
+    try:
+        c_max = float(str(args.c_max))
+    except ValueError:
+        raise PaperFormError(f"--c-max {args.c_max!r} is not a number") from None
+    if not (c_max > 0 and c_max < float("inf")):
+        raise PaperFormError(f"--c-max {args.c_max!r} must be a finite number > 0")
+    check_normalization(args.normalization)
+    return args.form, horizon, c_max
+
+
+def paper_payload(C: CoOccurrence, ns: list[int], ks: list[int], horizon: int, delta: float,
+                  c_max: float, normalization: str, scan: bool = True) -> dict:
+    """The JSON object of ``bound --form paper`` (one paper-form table per n)."""
+    from ..paper.tradeoff import paper_bound
+    pa = C.per_action(min(max(ks), min(C.n_left, C.n_right)), normalization)
+    tables = [paper_bound(C, n, ks, horizon, delta, c_max, normalization, per_action=pa,
+                          scan=scan and n == ns[-1]) for n in ns]
+    last = tables[-1]
+    out = last.to_dict()
+    out["rows"] = [dict(n=t.n, **r) for t in tables for r in t.rows]
+    out["input_level"] = dict(n=last.n, **last.input_level)
+    out["input_level_by_n"] = [dict(n=t.n, **t.input_level) for t in tables]
+    out["k_star_by_n"] = {t.n: t.k_star for t in tables}
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
+    form, horizon, c_max = _paper_options(args)
+    if form == "paper":
+        return _run_paper(args, horizon, c_max)
     mdp, nu = load_env(args)
     ns = parse_grid(args.n, "--n")
     ks = parse_grid(args.k, "--k")
@@ -104,4 +171,47 @@ def run(args: argparse.Namespace) -> int:
         say(args, table([dict(bound=b, k=k, n=v) for b, m in sc.nonvacuous_from.items()
                          for k, v in m.items()]))
         say(args, sc.statement)
+    return 0
+
+
+def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
+    from ..errors import BoundInputError
+    mdp, nu = load_env(args)
+    ns = parse_grid(args.n, "--n")
+    ks = parse_grid(args.k, "--k")
+    if not 0 < args.delta < 1:
+        raise BoundInputError(f"--delta {args.delta!r} must be in (0, 1)")
+    cost = None
+    if args.cost is not None:
+        from ..paper.tradeoff import parse_cost
+        cost = parse_cost(args.cost, mdp.n_states, c_max)
+    C = CoOccurrence(mdp, nu)
+    payload = paper_payload(C, ns, ks, horizon, args.delta, c_max, args.normalization,
+                            scan=not args.no_scan)
+    payload["env"] = env_info(mdp)
+    if cost is not None:
+        from ..paper.tradeoff import measured_regret
+        payload["measured"] = measured_regret(C, ks, cost, horizon, c_max, args.normalization)
+    if args.csv:
+        write_csv(args.csv, payload["rows"])
+    if args.out:
+        write_json(args.out, payload)
+    if args.json:
+        print_json(payload)
+        return 0
+    say(args, f"{mdp!r}; paper form, horizon T = {horizon}, costs in [0, {c_max:g}], "
+        f"normalization {args.normalization}")
+    say(args, f"c0 = c_max sqrt(m C_mu) = {payload['c0']:.6g} (C_mu = {payload['C_mu']:.6g}),"
+        f" C_inf = {payload['C_inf']:.6g}, min_a p(a) = {payload['min_p_action']:.4g}; "
+        f"delta = {args.delta} split as {payload['delta_each']:.3g} per k (and the input end)")
+    say(args, table(payload["rows"] + payload["input_level_by_n"],
+                    ["n", "k", "tail_T", "tail_max", "kappa", "rademacher", "eps_bound",
+                     "R1_step", "R_T", "vacuous"]))
+    say(args, f"k*(n): {payload['k_star_by_n']}; trivial bound c_max = {c_max:g}")
+    if payload["crossover"].get("statement"):
+        say(args, payload["crossover"]["statement"])
+    if cost is not None:
+        say(args, "measured (T2 target encoder, per-action predictors, exact planning):")
+        say(args, table(payload["measured"], ["k", "max_eps", "regret_1step", "R1_at_eps",
+                                              "regret_T", "R_T_at_eps", "planner"]))
     return 0

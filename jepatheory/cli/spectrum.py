@@ -23,6 +23,11 @@ JSON keys: singular_values (descending, top k), tail (tail_k for k = 0..K), frob
 n_left, n_right (support sizes), residuals (error bound per singular value), method,
 certified, certificate_by (dense / inertia / lanczos), failure_probability, uncovered,
 unreachable, env.
+With --per-action: normalization, and per_action (one object per action: action,
+singular_values, tail (tail[j] = sum_{i>j} sigma_i^2, j = 0..k), frobenius_sq, p_action,
+n_rows, n_cols, residuals, certified, certificate_by), e.g.
+  jepatheory spectrum --env grid -p width=20 -p height=20 --k 8 --per-action --json
+  jepatheory spectrum --env chain -p n=30 --per-action --normalization per-action --json
 """
 
 
@@ -46,17 +51,40 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "inertia (deterministic count of the eigenvalues above a cut, "
                         "needs the 'fast' extra), lanczos (randomized, failure probability "
                         "1e-10); auto takes inertia where PARDISO factors")
+    g = p.add_argument_group("per-action matrices (THEORY P1, P2)")
+    g.add_argument("--per-action", action="store_true",
+                   help="also the certified spectra of every per-action matrix Abar_a "
+                        "(JSON key per_action)")
+    g.add_argument("--normalization", default="q", metavar="q|per-action",
+                   help="target marginal of Abar_a: q (overall, D2) or per-action q_a")
     add_output_args(p)
     p.add_argument("--csv", metavar="FILE", help="write i, sigma_i, residual_i, tail_i as CSV")
     p.add_argument("--plot", metavar="FILE", help="plot spectrum and tail (needs 'plot' extra)")
     p.set_defaults(func=run)
 
 
+def per_action_payload(C: CoOccurrence, k: int, normalization: str, method: str = "auto",
+                       seed: int = 0) -> dict:
+    """The ``normalization`` and ``per_action`` keys of ``spectrum --per-action``."""
+    from ..paper.per_action import check_normalization
+    check_normalization(normalization)
+    kw = {"seed": seed} if seed != 0 else {}
+    pa = C.per_action(k, normalization, method=method, **kw)
+    return dict(normalization=normalization, per_action=pa.rows(),
+                per_action_certified=pa.certified, per_action_seconds=pa.seconds)
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.per_action:
+        from ..paper.per_action import check_normalization
+        check_normalization(args.normalization)
     mdp, nu = load_env(args)
     C = CoOccurrence(mdp, nu)
     payload = spectrum_payload(C, args.k, args.method, args.seed, args.factorization,
                                args.certificate)
+    if args.per_action:
+        payload.update(per_action_payload(C, args.k, args.normalization, args.method,
+                                          args.seed))
     if args.csv:
         write_csv(args.csv, spectrum_rows(payload))
     if args.plot:
@@ -75,4 +103,13 @@ def run(args: argparse.Namespace) -> int:
         f"max error bound {payload['max_error']:.2e}, {payload['seconds']:.2f}s")
     say(args, table(spectrum_rows(payload)))
     say(args, f"tail_0 = {float(np.asarray(payload['tail'])[0]):.6g}")
+    if args.per_action:
+        say(args, f"per-action matrices Abar_a (normalization {payload['normalization']}):")
+        say(args, table([dict(action=r["action"], p_action=r["p_action"],
+                              shape=f"{r['n_rows']}x{r['n_cols']}",
+                              frobenius_sq=r["frobenius_sq"],
+                              sigma_1=float(r["singular_values"][0]) if len(
+                                  r["singular_values"]) else 0.0,
+                              tail_k=float(r["tail"][-1]), certified=r["certified"])
+                         for r in payload["per_action"]]))
     return 0

@@ -1,0 +1,113 @@
+"""Paper-form figures on the 4-action slip grid: per-action spectra against the stacked
+spectrum, and the paper-form table against the theory-form bound table, as ratios measured
+in the same run.
+
+Stages (each on a freshly built T, so no cache is shared between the compared pipelines):
+
+* stacked: the certified top-k spectrum of T (``CoOccurrence.spectrum``), the baseline of
+* per-action: the certified top-k spectra of the four Abar_a (``CoOccurrence.per_action``);
+  target: per-action / stacked <= 1.5;
+* bound: today's theory-form table, the stages of ``bench bound`` after building T (spectrum,
+  pi* by value iteration, the occupancy and C^pi*, kappa_k, v and Lc, the table over (n, k)
+  with the scan), the baseline of
+* paper: the paper-form table (``paper_bound``: per-action spectra, spectrum, kappa_k, the
+  rows, the input-level end and the crossover scan); target: paper / bound <= 1.2.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+
+from .._results import table
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--width", type=int, default=1000, help="grid width")
+    p.add_argument("--height", type=int, default=1000, help="grid height")
+    p.add_argument("--k", type=int, default=64, help="largest latent dimension")
+    p.add_argument("--n", default="1e6", help="sample size of the tables")
+    p.add_argument("--horizon", type=int, default=10, help="planning horizon of the paper form")
+    p.add_argument("--slip", type=float, default=0.1, help="grid slip")
+    p.add_argument("--quick", action="store_true", help="12 x 12 grid, k up to 4")
+
+
+def _peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bounds.curves import bound_curve, parse_grid
+    from ..bounds.kappa import kappa_rescaled_curve
+    from ..bounds.plugin import plugin_variance
+    from ..solvers import occupancy, value_iteration
+    from ..cli._common import print_json
+    from ..cooccurrence import CoOccurrence
+    from ..envs import grid
+    from ..errors import PaperFormError
+    from ..paper.tradeoff import paper_bound
+
+    W, H, K = args.width, args.height, args.k
+    if args.quick:
+        W, H, K = 12, 12, 4
+    for name, v in (("--width", W), ("--height", H), ("--k", K), ("--horizon", args.horizon)):
+        if v < 1:
+            raise PaperFormError(f"{name} {v} must be >= 1")
+    ns = parse_grid(args.n, "--n")
+    ks = list(range(1, K + 1))
+    stages: list[dict] = []
+
+    def stage(name: str, fn):  # noqa: ANN001, ANN202
+        t0 = time.perf_counter()
+        out = fn()
+        stages.append(dict(stage=name, seconds=time.perf_counter() - t0, peak_GiB=_peak_gib()))
+        print(f"  {name}: {stages[-1]['seconds']:.2f} s, peak {stages[-1]['peak_GiB']:.2f} GiB",
+              file=sys.stderr, flush=True)
+        return out
+
+    mdp = stage("grid", lambda: grid(W, H, slip=args.slip))
+    C1 = stage("T (for the spectra)", lambda: CoOccurrence(mdp))
+    spec = stage(f"stacked spectrum k={K}", lambda C=C1: C.spectrum(K))
+    pa = stage(f"per-action spectra k={K}", lambda C=C1: C.per_action(K))
+    del C1
+    C2 = stage("T (for the bound)", lambda: CoOccurrence(mdp))
+
+    def theory_table(C: CoOccurrence):  # noqa: ANN202 - the stages of `bench bound`
+        plan = value_iteration(mdp)
+        d_star = occupancy(mdp, plan.policy)
+        kap = kappa_rescaled_curve(C, K)
+        return bound_curve(mdp, None, ns, ks, 0.05, kappa="rescale", C=C, plan=plan,
+                           d_star=d_star, variance=plugin_variance(C), kappa_curve=kap)
+
+    curve = stage("bound table (theory form)", lambda C=C2: theory_table(C))
+    del C2
+    C3 = stage("T (for the paper form)", lambda: CoOccurrence(mdp))
+    pb = stage("paper-form table", lambda C=C3: paper_bound(C, ns[-1], ks, args.horizon))
+    sec = {s["stage"]: s["seconds"] for s in stages}
+    r_spec = sec[f"per-action spectra k={K}"] / sec[f"stacked spectrum k={K}"]
+    r_table = sec["paper-form table"] / sec["bound table (theory form)"]
+    payload = dict(n_states=mdp.n_states, n_actions=mdp.n_actions, K=K, stages=stages,
+                   per_action_over_stacked=r_spec, per_action_target=1.5,
+                   per_action_within_target=bool(r_spec <= 1.5),
+                   paper_over_bound=r_table, paper_target=1.2,
+                   paper_within_target=bool(r_table <= 1.2),
+                   stacked_certified=spec.certified, per_action_certified=pa.certified,
+                   per_action_methods=[s.method for s in pa.actions],
+                   paper_seconds=pb.seconds, k_star=pb.k_star,
+                   vacuous_everywhere=all(r["vacuous"] for r in pb.rows),
+                   tail_max_K=pb.rows[-1]["tail_max"], tail_T_K=pb.rows[-1]["tail_T"],
+                   peak_GiB=_peak_gib(), theory_k_star=curve.k_star)
+    if args.json:
+        print_json(payload)
+        return 0
+    print(f"grid {W} x {H}: N = {mdp.n_states}, m = 4; k up to {K}; n = {ns[-1]:.3g}")
+    print(table(stages, ["stage", "seconds", "peak_GiB"]))
+    print(f"per-action spectra / stacked spectrum = {r_spec:.2f} (target <= 1.5: "
+          f"{'met' if r_spec <= 1.5 else 'NOT met'}); certified: stacked {spec.certified}, "
+          f"per-action {pa.certified}")
+    print(f"paper-form table / theory-form table = {r_table:.2f} (target <= 1.2: "
+          f"{'met' if r_table <= 1.2 else 'NOT met'}); paper-form stages {pb.seconds}")
+    print(f"k* = {pb.k_star}; vacuous at every k: {payload['vacuous_everywhere']}; "
+          f"peak {_peak_gib():.2f} GiB")
+    return 0

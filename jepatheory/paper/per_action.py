@@ -1,0 +1,269 @@
+r"""Per-action co-occurrence matrices and the per-action JEPA risk (THEORY P1, P2; the paper's
+:math:`\bar M(a)`).
+
+For an action a with :math:`p(a) = \sum_s\nu(s,a) > 0`, :math:`p(s|a) = \nu(s,a)/p(a)` and
+:math:`p(s,s'|a) = p(s|a)P(s'|s,a)`. Two normalizations of the target marginal:
+
+.. math::
+
+    \bar A_a[s,s'] = \frac{p(s,s'|a)}{\sqrt{p(s|a)\,r(s')}}
+                   = \sqrt{p(s|a)}\,\frac{P(s'|s,a)}{\sqrt{r(s')}},\qquad
+    r = q \ (\texttt{"q"},\ \text{D2}) \quad\text{or}\quad
+    r = q_a = \textstyle\sum_s p(s|a)P(\cdot|s,a)\ (\texttt{"per-action"}),
+
+on :math:`\mathrm{supp}\,p(\cdot|a)\times\mathrm{supp}\,r`. With ``"q"`` every block has the
+columns of T and :math:`T_a = \sqrt{p(a)}\bar A_a` (D2).
+
+P1: for an embedding pair (z, f) (``z`` of shape ``(N*m, k)`` with row ``s*m + a``, the
+target encoder ``f`` of shape ``(N, k)``),
+
+.. math::
+
+    R_a(z,f) = -2E_{p(s,s'|a)}[z(s,a)\cdot f(s')] + E_{p(s|a)\otimes r}[(z(s,a)\cdot f(s'))^2]
+             = \|\bar A_a - \Phi_a\Psi_r^\top\|_F^2 - \|\bar A_a\|_F^2,
+
+:math:`\Phi_a = D_{p(\cdot|a)}^{1/2}Z_a`, :math:`\Psi_r = D_r^{1/2}F`, and with ``"q"``
+:math:`\sum_a p(a)R_a = L(z,f)` (T1 with h = f). :math:`\varepsilon_a := R_a + \|\bar A_a\|_F^2`.
+Proof: ``proofs/P1.md``; symbolic proof: :mod:`jepatheory.symbolic.per_action`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from .._results import Result
+from ..cooccurrence import CoOccurrence
+from ..errors import ActionDataError, PaperFormError, ShapeError
+from ..spectrum import Spectrum, top_singular
+
+__all__ = [
+    "NORMALIZATIONS",
+    "ActionBlock",
+    "ActionSpectrum",
+    "PerAction",
+    "abar_block",
+    "abar_blocks",
+    "action_marginals",
+    "check_normalization",
+    "per_action",
+    "per_action_eps",
+    "per_action_residual",
+    "per_action_risk",
+]
+
+NORMALIZATIONS = ("q", "per-action")
+
+
+def check_normalization(normalization: str) -> str:
+    """Return ``normalization`` if it is one of :data:`NORMALIZATIONS`, else raise."""
+    if normalization not in NORMALIZATIONS:
+        raise PaperFormError(f"normalization {normalization!r} is not one of "
+                             f"{', '.join(NORMALIZATIONS)}")
+    return normalization
+
+
+@dataclass(frozen=True, repr=False)
+class ActionBlock(Result):
+    r""":math:`\bar A_a` on its supports: ``rows`` (states with :math:`\nu(s,a)>0`), ``cols``
+    (states with :math:`r(s')>0`), ``p_s`` :math:`=p(s|a)` on rows, ``r`` on cols."""
+
+    action: int
+    normalization: str
+    p_action: float
+    rows: NDArray[np.int64]
+    cols: NDArray[np.int64]
+    p_s: NDArray[np.float64]
+    r: NDArray[np.float64]
+    A: sp.csr_array
+
+    _hidden = ("rows", "cols", "p_s", "r", "A")
+    _no_export = ("rows", "cols", "p_s", "r", "A")
+
+    @property
+    def frobenius_sq(self) -> float:
+        return float(np.dot(self.A.data, self.A.data))
+
+
+def action_marginals(C: CoOccurrence) -> NDArray[np.float64]:
+    r""":math:`p(a) = \sum_s \nu(s,a)` for every action, shape ``(m,)``."""
+    return C.nu.sum(axis=0)
+
+
+def abar_block(C: CoOccurrence, a: int, normalization: str = "q") -> ActionBlock:
+    r""":math:`\bar A_a` (see the module docstring); :class:`ActionDataError` names an action
+    with :math:`p(a) = 0` (its block is empty)."""
+    check_normalization(normalization)
+    m = C.mdp.n_actions
+    if not (isinstance(a, (int, np.integer)) and 0 <= int(a) < m):
+        raise PaperFormError(f"action {a!r} is not in 0..{m - 1}")
+    a = int(a)
+    pa = C.p_action(a)
+    if pa <= 0:
+        raise ActionDataError(f"action {a} has no data under nu (p(a) = 0): its per-action "
+                              "matrix Abar_a is empty")
+    pos = C.action_rows(a)
+    rows = C.left_states[pos]
+    p_s = C.nu_L[pos] / pa
+    A = sp.csr_array(C.T[pos]) / np.sqrt(pa)       # sqrt(p(s|a)) P / sqrt(q) on supp q
+    cols, r = C.right, C.q_R
+    if normalization == "per-action":
+        # q_a(s') = sum_s p(s|a) P(s'|s,a) = sqrt(q) * (sqrt(p(.|a))^T Abar_a)
+        qa = np.sqrt(C.q_R) * (np.sqrt(p_s) @ A)
+        keep = np.flatnonzero(qa > 0)
+        A = sp.csr_array(A[:, keep] @ sp.diags_array(np.sqrt(C.q_R[keep] / qa[keep])))
+        cols, r = C.right[keep], qa[keep] / qa[keep].sum()   # sum is 1 up to rounding
+    A.sum_duplicates()
+    return ActionBlock(action=a, normalization=normalization, p_action=pa, rows=rows,
+                       cols=cols, p_s=p_s, r=r, A=sp.csr_array(A))
+
+
+def abar_blocks(C: CoOccurrence, normalization: str = "q") -> list[ActionBlock]:
+    """:func:`abar_block` for every action (an action without data raises)."""
+    return [abar_block(C, a, normalization) for a in range(C.mdp.n_actions)]
+
+
+@dataclass(frozen=True, repr=False)
+class ActionSpectrum(Result):
+    r"""Certified top-k spectrum of one :math:`\bar A_a`: ``tail[j]`` :math:`=\sum_{i>j}
+    \sigma_i^2` for j = 0..k."""
+
+    action: int
+    p_action: float
+    n_rows: int
+    n_cols: int
+    k: int
+    singular_values: NDArray[np.float64]
+    residuals: NDArray[np.float64]
+    tail: NDArray[np.float64]
+    frobenius_sq: float
+    certified: bool
+    method: str
+    certificate_by: str | None
+    _spectrum: Spectrum | None = None
+
+    def tail_k(self, k: int) -> float:
+        """tail_k for ``k <= self.k``; for ``k >= rank bound`` it is 0 (up to rounding)."""
+        if k > self.k and self.k == min(self.n_rows, self.n_cols):
+            return 0.0
+        return self._spectrum.tail_k(k) if self._spectrum is not None else float(self.tail[k])
+
+
+@dataclass(frozen=True, repr=False)
+class PerAction(Result):
+    """Per-action spectra of every :math:`\\bar A_a` (THEORY P1, P2)."""
+
+    normalization: str
+    k: int
+    actions: list[ActionSpectrum]
+    seconds: float
+    blocks: list[ActionBlock] = field(default_factory=list)
+
+    _hidden = ("actions", "blocks")
+    _no_export = ("blocks",)
+
+    def tails(self, k: int) -> NDArray[np.float64]:
+        """:math:`\\mathrm{tail}_k(\\bar A_a)` for every action."""
+        return np.array([s.tail_k(min(k, s.k)) if k <= s.k else s.tail_k(k)
+                         for s in self.actions])
+
+    def tail_max(self, k: int) -> float:
+        r""":math:`\max_a \mathrm{tail}_k(\bar A_a)`: the P2 lower bound on
+        :math:`\min_{z,f}\max_a\varepsilon_a`."""
+        return float(self.tails(k).max())
+
+    @property
+    def certified(self) -> bool:
+        return all(s.certified for s in self.actions)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The ``per_action`` list of the CLI: action, singular_values, tail, frobenius_sq."""
+        return [{"action": s.action, "p_action": s.p_action, "n_rows": s.n_rows, "n_cols": s.n_cols,
+                     "singular_values": s.singular_values, "tail": s.tail,
+                     "frobenius_sq": s.frobenius_sq, "residuals": s.residuals,
+                     "certified": s.certified, "certificate_by": s.certificate_by}
+                for s in self.actions]
+
+
+def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = "auto",
+               keep_vectors: bool = False, **kw: Any) -> PerAction:
+    r"""Certified top-k spectra of :math:`\bar A_a` for every action (each by
+    :func:`jepatheory.spectrum.top_singular`; k is capped per block at its rank bound).
+
+    ``kw`` goes to :func:`~jepatheory.spectrum.top_singular` (``seed``, ``factorization``,
+    ``certificate``, ...). The singular vectors are dropped unless ``keep_vectors`` (at
+    N = 1e6 and k = 64 they take 1 GiB per action)."""
+    import dataclasses
+    import time
+    check_normalization(normalization)
+    if not (isinstance(k, (int, np.integer)) and k >= 0):
+        raise PaperFormError(f"per_action: k = {k!r} must be an integer >= 0")
+    t0 = time.perf_counter()
+    blocks = abar_blocks(C, normalization)
+    out = []
+    for b in blocks:
+        kk = min(int(k), *b.A.shape)
+        s = top_singular(b.A, kk, method=method, **kw)
+        if not keep_vectors:
+            s = dataclasses.replace(s, U=None, V=None)
+        out.append(ActionSpectrum(
+            action=b.action, p_action=b.p_action, n_rows=b.A.shape[0], n_cols=b.A.shape[1],
+            k=kk, singular_values=s.singular_values, residuals=s.residuals, tail=s.tail,
+            frobenius_sq=s.frobenius_sq, certified=s.certified, method=s.method,
+            certificate_by="dense" if s.method == "dense" else
+            s.certificate.get("check", {}).get("by"), _spectrum=s))
+    return PerAction(normalization=normalization, k=int(k), actions=out,
+                     seconds=time.perf_counter() - t0, blocks=blocks)
+
+
+# --------------------------------------------------------------------------- P1 numerics
+def _check_zf(C: CoOccurrence, z: NDArray, f: NDArray) -> tuple[NDArray, NDArray]:
+    N, m = C.mdp.n_states, C.mdp.n_actions
+    z, f = np.asarray(z, float), np.asarray(f, float)
+    if z.ndim != 2 or z.shape[0] != N * m:
+        raise ShapeError(f"z: expected shape ({N * m}, k), got {z.shape}")
+    if f.shape != (N, z.shape[1]):
+        raise ShapeError(f"f: expected shape ({N}, {z.shape[1]}), got {f.shape}")
+    return z, f
+
+
+def per_action_risk(C: CoOccurrence, z: NDArray, f: NDArray, a: int,
+                    normalization: str = "q") -> float:
+    r""":math:`R_a(z,f)` from its definition (expectations, no matrix): the linear term under
+    :math:`p(s,s'|a)`, the uniformity term under :math:`p(s|a)\otimes r`."""
+    z, f = _check_zf(C, z, f)
+    b = abar_block(C, a, normalization)
+    m = C.mdp.n_actions
+    Za = z[b.rows * m + a]
+    P = C.mdp.P_sa[b.rows * m + a]
+    P = P.toarray() if sp.issparse(P) else np.asarray(P)
+    G = Za @ f.T                                  # z(s,a).f(s') for all s'
+    lin = -2.0 * float(np.sum(b.p_s[:, None] * P * G))
+    r_full = np.zeros(C.mdp.n_states)
+    r_full[b.cols] = b.r
+    quad = float(np.sum(b.p_s[:, None] * r_full[None, :] * G ** 2))
+    return lin + quad
+
+
+def per_action_residual(C: CoOccurrence, z: NDArray, f: NDArray, a: int,
+                        normalization: str = "q") -> NDArray[np.float64]:
+    r""":math:`E_a = \bar A_a - \Phi_a\Psi_r^\top` (dense, on the block's supports)."""
+    z, f = _check_zf(C, z, f)
+    b = abar_block(C, a, normalization)
+    m = C.mdp.n_actions
+    Phi = np.sqrt(b.p_s)[:, None] * z[b.rows * m + a]
+    Psi = np.sqrt(b.r)[:, None] * f[b.cols]
+    return b.A.toarray() - Phi @ Psi.T
+
+
+def per_action_eps(C: CoOccurrence, z: NDArray, f: NDArray, a: int,
+                   normalization: str = "q") -> float:
+    r""":math:`\varepsilon_a = \|\bar A_a - \Phi_a\Psi_r^\top\|_F^2` (P1: :math:`= R_a +
+    \|\bar A_a\|_F^2`). Mass of :math:`\Phi_a\Psi_r^\top` outside the supports is not
+    counted: with ``"q"`` the columns are all of supp q, with ``"per-action"`` only
+    supp :math:`q_a` (the risk's uniformity term sees only those)."""
+    E = per_action_residual(C, z, f, a, normalization)
+    return float(np.sum(E * E))
