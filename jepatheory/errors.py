@@ -112,3 +112,8 @@ class BoundInputError(JepaTheoryError, ValueError):
 class SpectrumWarning(UserWarning):
     """A top-k spectrum could not be certified (a skipped singular value is not excluded);
     the residual bounds still hold."""
+
+
+class StoreError(JepaTheoryError, ValueError):
+    """A results store cannot be used: not SQLite, another schema, or cells of another kind
+    (a phase store given to sweep, or the reverse); the message names the file."""
