@@ -66,6 +66,13 @@ def goal_weights(mdp: MDP, ds: Dataset) -> NDArray[np.float64]:
     return w
 
 
+def _mat(c: NDArray, B: NDArray) -> NDArray:
+    """``c @ B`` over the last axis as one contiguous 2-D BLAS product (a strided stack of
+    small products is an order of magnitude slower)."""
+    flat = np.ascontiguousarray(c).reshape(-1, c.shape[-1])
+    return (flat @ B).reshape(c.shape[:-1] + (B.shape[1],))
+
+
 def _latent_rollout(z: NDArray, h: NDArray, q: NDArray, w_goal: NDArray, m: int) -> Rollout:
     N, k = h.shape
     Zs = z.reshape(N, m, k)
@@ -76,15 +83,14 @@ def _latent_rollout(z: NDArray, h: NDArray, q: NDArray, w_goal: NDArray, m: int)
     def first(s: NDArray, A: NDArray) -> NDArray:
         return Zs[s[:, None], A]
 
+    Mcat = np.concatenate([M[a].T for a in range(m)], axis=1)   # (k, m k)
+
     def step(c: NDArray, A: NDArray) -> NDArray:
-        out = np.empty_like(c)
-        for a in range(m):
-            sel = A == a
-            out[sel] = c[sel] @ M[a].T
-        return out
+        every = _mat(c, Mcat).reshape(c.shape[:-1] + (m, k))   # all m successors (BLAS)
+        return np.take_along_axis(every, A[..., None, None], axis=2)[:, :, 0]
 
     def cost(c: NDArray) -> NDArray:
-        return np.sum((c @ G - z_goal) ** 2, axis=-1)
+        return np.sum((_mat(c, G) - z_goal) ** 2, axis=-1)
 
     return Rollout(first, step, cost, k)
 
@@ -113,13 +119,12 @@ def _feature_rollout(mdp: MDP, W: NDArray, w_goal: NDArray) -> Rollout:
         mu = np.einsum("bi,aij->baj", ext, W)                 # (B, m, d): every action
         return mu[np.arange(s.size)[:, None], A]
 
+    d = X.shape[1]
+    Wcat = np.concatenate(list(W), axis=1)                     # (d + 1, m d)
+
     def step(c: NDArray, A: NDArray) -> NDArray:
-        ext = np.concatenate([c, np.ones(c.shape[:-1] + (1,))], axis=-1)
-        out = np.empty_like(c)
-        for a in range(m):
-            sel = A == a
-            out[sel] = ext[sel] @ W[a]
-        return out
+        every = (_mat(c, Wcat[:-1]) + Wcat[-1]).reshape(c.shape[:-1] + (m, d))
+        return np.take_along_axis(every, A[..., None, None], axis=2)[:, :, 0]
 
     def cost(c: NDArray) -> NDArray:
         return np.sum((c - x_goal) ** 2, axis=-1)
