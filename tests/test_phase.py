@@ -13,13 +13,26 @@ import time
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jepatheory.cli import main
 from jepatheory.envs import make_env
 from jepatheory.errors import EnvParameterError, StoreError
-from jepatheory.phase import (Rollout, aggregate, exact_sequences, finite_horizon_dp,
-                              goal_mask, optimal_success, phase_cells, plan_sequences,
-                              policy_success, run_phase_cell, sequence_success, verdict)
+from jepatheory.phase import (
+    Rollout,
+    aggregate,
+    exact_sequences,
+    finite_horizon_dp,
+    goal_mask,
+    optimal_success,
+    phase_cells,
+    plan_sequences,
+    policy_success,
+    run_phase_cell,
+    sequence_success,
+    verdict,
+)
 from jepatheory.phase.planning import cem_sequences
 from jepatheory.sampling import sample_next
 from jepatheory.sim.sweep import cell_key, load_results, run_sweep, sweep_cells
@@ -84,7 +97,7 @@ def test_dp_on_the_truth_is_the_latent_distance_and_evaluates_to_itself():
     dist = np.asarray(mdp.meta["latent_distance"])[_latents(mdp)]
     for H in (1, 3, 7, 20):
         V, pol = finite_horizon_dp(mdp.P_sa, mdp.n_actions, goal, H)
-        np.testing.assert_array_equal(V[0], (dist <= H).astype(float))
+        np.testing.assert_allclose(V[0], (dist <= H).astype(float), atol=1e-12)
         np.testing.assert_allclose(policy_success(mdp, pol, goal), V[0], atol=1e-12)
         np.testing.assert_allclose(optimal_success(mdp, H, goal), V[0])
 
@@ -265,3 +278,37 @@ def test_killed_phase_resumes_without_losing_or_redoing_cells(tmp_path):
     fresh = tmp_path / "f.db"
     assert main(args[3:-4] + ["--store", str(fresh), "--workers", "1"]) == 0
     assert _numbers(load_results(fresh)) == _numbers(rows)  # same numbers as a clean run
+
+
+@settings(max_examples=15, deadline=None)
+@given(noise=st.floats(0, 1), M=st.integers(1, 3), D=st.integers(0, 2),
+       stick=st.floats(0, 0.95), H=st.integers(1, 8), seed=st.integers(0, 100))
+def test_no_policy_beats_the_optimal_success(noise, M, D, stick, H, seed):
+    mdp = make_env("noisy-block", width=3, height=2, M=M, noise=noise, distractors=D,
+                   stickiness=stick, seed=seed)
+    goal = goal_mask(mdp)
+    opt = optimal_success(mdp, H, goal)
+    pol = np.random.default_rng(seed).integers(0, mdp.n_actions, (H, mdp.n_states))
+    got = policy_success(mdp, pol, goal)
+    assert np.all(got <= opt + 1e-12) and np.all(got >= -1e-12)   # regret >= 0, per state
+    dist = np.asarray(mdp.meta["latent_distance"])[_latents(mdp)]
+    np.testing.assert_allclose(opt, (dist <= H).astype(float), atol=1e-12)  # round-off
+
+
+def test_figures_from_the_store(tiny_store, tmp_path):
+    pytest.importorskip("matplotlib")
+    from jepatheory.phase.plots import plot_all
+    path, _ = tiny_store
+    rows = aggregate(load_results(path))
+    paths = plot_all(rows, verdict(rows), tmp_path / "fig")
+    assert len(paths) == 2 * 2 + 2 and all(p.stat().st_size > 1000 for p in paths)
+
+
+@pytest.mark.slow
+def test_bench_phase_quick_json(capsys):
+    assert main(["bench", "phase", "--quick", "--json", "--repeats", "1"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["grid"]["cells"] == 8 and out["grid"]["speedup"] > 0
+    assert {r["model"] for r in out["cem_vs_dp"]} == {"jepa-tabular", "count", "features"}
+    assert all(r["cem_ms_per_call"] > 0 and r["dp_ms_all_states"] > 0
+               for r in out["cem_vs_dp"])
