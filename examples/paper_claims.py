@@ -10,8 +10,8 @@ moves, goal in the far corner, shortest paths up to 18 moves):
 * noisy-features, 4 copies per latent state, d_x = 32, sigma in {0, 0.5, 1}: distractors
   off; 2 exogenous states (8 exogenous feature dims) with stickiness 0; with 0.9.
 
-Horizons 1, 5, 10, 15, 25; models jepa-tabular and jepa-linear (k = 32; also k = 16 on the
-distractor-free configurations) against count and features (input-level); n = 500 and
+Horizons 1, 5, 10, 15, 25; models jepa-tabular and jepa-linear (k = 32; also k = 16 on
+block-off) against count and features (input-level); n = 500 and
 3000 transitions (distractor-free) or 3000 (with distractors); seeds 0-2. Both costs:
 ``goal`` (exact DP for the true goal indicator on each model) and ``distance`` (each
 model's own goal distance, exact search for H <= 5, CEM beyond). Everything is stored in
@@ -57,7 +57,8 @@ def config_cells(name: str, quick: bool) -> list[dict]:
         return phase_cells(env, dict(params, width=3, height=3), [0.0, 1.0], [1, 10], [300],
                            [8], MODELS, [0, 1], steps=300)
     return phase_cells(env, params, NOISE, HORIZONS, [500, 3000] if off else [3000],
-                       [16, 32] if off else [32], MODELS, [0, 1, 2], steps=1000)
+                       [16, 32] if name == "block-off" else [32], MODELS, [0, 1, 2],
+                       steps=1000)
 
 
 def judge(ver: list[dict]) -> list[dict]:

@@ -312,3 +312,14 @@ def test_bench_phase_quick_json(capsys):
     assert {r["model"] for r in out["cem_vs_dp"]} == {"jepa-tabular", "count", "features"}
     assert all(r["cem_ms_per_call"] > 0 and r["dp_ms_all_states"] > 0
                for r in out["cem_vs_dp"])
+
+
+def test_dask_runs_phase_cells_with_the_same_numbers(tiny_store, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    path, cells = tiny_store
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        s = run_sweep(cells, tmp_path / "d.db", scheduler=cluster.scheduler_address,
+                      progress=False, fn=run_phase_cell, kind="phase")
+    assert s.scheduler.startswith("dask") and not s.errors
+    assert _numbers(load_results(tmp_path / "d.db")) == _numbers(load_results(path))
