@@ -140,3 +140,8 @@ class ActionDataError(DistributionError):
 class PaperFormError(JepaTheoryError, ValueError):
     """A paper-form statement (THEORY P1-P6) got an invalid horizon, form, normalization or
     cost; the message names the value."""
+
+
+class StoreError(JepaTheoryError, ValueError):
+    """A results store cannot be used: not SQLite, another schema, or cells of another kind
+    (a phase store given to sweep, or the reverse); the message names the file."""

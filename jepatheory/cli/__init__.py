@@ -21,7 +21,7 @@ from ._help import HelpFormatter, chosen
 
 #: Subcommands in the order ``--help`` lists them.
 COMMANDS = ["demo", "envs", "spectrum", "prove", "bound", "ladder", "simulate", "sweep",
-            "design", "relax", "bench"]
+            "design", "relax", "bench", "phase"]
 
 DESCRIPTION = """\
 jepatheory: the generalization theory of JEPA-based world models, computed.

@@ -8,7 +8,7 @@ import importlib
 from ._help import HelpFormatter, chosen
 
 #: bench targets: module jepatheory.bench.<name> with add_args(parser) and run(args)
-TARGETS = ["spectrum", "symbolic", "bound", "train", "convex", "paper"]
+TARGETS = ["spectrum", "symbolic", "bound", "train", "convex", "paper", "phase"]
 
 #: The full one-line help of each target, listed without importing its module (only the
 #: chosen target is imported). A new target: its name in TARGETS and one line here.
@@ -24,6 +24,11 @@ HELP: dict[str, str] = {
              "gradient training time to equal loss (THEORY D3, T2, T4b).",
     "convex": "Convex layer: T6 relaxation certificates and D5 fastest-mixing design, time "
               "vs size.",
+    "paper": "Paper-form figures on the 4-action slip grid: per-action spectra against the "
+             "stacked spectrum, and the paper-form table against the theory-form bound table, "
+             "as ratios measured in the same run.",
+    "phase": "Phase experiment speed: the default grid on 2 local workers vs 1, and CEM per "
+             "planning call at H = 25 vs exact DP on the same model (THEORY PE).",
 }
 
 

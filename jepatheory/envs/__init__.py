@@ -22,12 +22,13 @@ from .block import block_mdp
 from .graphs import expander, random_sparse, sbm, tree
 from .grids import FOUR_ROOMS, chain, four_rooms, grid, maze, ring, rooms
 from .gym import from_gymnasium, gym_env
+from .noisy import noisy_block, noisy_features
 from .textbook import SB35_OPTIMAL_VALUES, SB35_RANDOM_VALUES, sutton_barto_3_5
 
 __all__ = [
     "FAMILIES", "Family", "make_env", "parse_env_params", "DEFAULT_ENV",
     "chain", "ring", "grid", "four_rooms", "rooms", "maze", "expander", "tree",
-    "random_sparse", "sbm", "block_mdp", "sutton_barto_3_5", "gym_env", "from_gymnasium",
+    "random_sparse", "sbm", "block_mdp", "noisy_block", "noisy_features", "sutton_barto_3_5", "gym_env", "from_gymnasium",
     "FOUR_ROOMS", "SB35_RANDOM_VALUES", "SB35_OPTIMAL_VALUES",
 ]
 
@@ -60,6 +61,10 @@ _FAMS = [
     Family("sbm", sbm, "stochastic-block clustered MDP (sharp low rank)"),
     Family("block-mdp", block_mdp, "rich-observation block MDP with features x (D6)"),
     Family("sutton-barto-3.5", sutton_barto_3_5, "textbook 5x5 gridworld, deterministic"),
+    Family("noisy-block", noisy_block, "deterministic latent maze, M noisy emissions, "
+           "exogenous distractor chain; goal reaching (PE)"),
+    Family("noisy-features", noisy_features, "deterministic latent maze, features e(l) + "
+           "sigma xi, exogenous feature dims; goal reaching (PE)"),
     Family("gym", gym_env, "gymnasium toy_text import (FrozenLake-v1, CliffWalking-v1, "
            "Taxi-v3/v4, whichever this gymnasium registers)", extra="gym"),
 ]

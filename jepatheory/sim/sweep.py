@@ -27,7 +27,7 @@ from typing import Any
 from .._threads import blas_threads_for_children
 from .._progress import Progress
 from .._results import Result, to_jsonable
-from ..errors import ShapeError
+from ..errors import ShapeError, StoreError
 from .measure import run_cell
 
 __all__ = ["sweep_cells", "cell_key", "run_sweep", "load_results", "SweepSummary",
@@ -36,6 +36,7 @@ __all__ = ["sweep_cells", "cell_key", "run_sweep", "load_results", "SweepSummary
 _SCHEMA = """CREATE TABLE IF NOT EXISTS cells (
     key TEXT PRIMARY KEY, config TEXT NOT NULL, result TEXT, error TEXT,
     finished REAL NOT NULL)"""
+_COLUMNS = ["key", "config", "result", "error", "finished"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -116,12 +117,36 @@ def cell_key(cell: dict[str, Any]) -> str:
     return json.dumps(to_jsonable(cell), sort_keys=True, separators=(",", ":"))
 
 
-def _connect(path: str | Path) -> sqlite3.Connection:
+def _connect(path: str | Path, kind: str = "sweep") -> sqlite3.Connection:
+    """Open (or create) a store of ``kind``; refuse a file that is not one (another schema,
+    another kind: a store without a kind tag is a sweep store)."""
     path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"store {str(path)!r} is a directory")
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(str(path), timeout=30)
-    con.execute(_SCHEMA)
-    con.commit()
+    try:
+        con.execute(_SCHEMA)
+        cols = [row[1] for row in con.execute("PRAGMA table_info(cells)")]
+        if cols != _COLUMNS:
+            raise StoreError(f"store {str(path)!r} has another schema (cells columns {cols})")
+        con.execute("CREATE TABLE IF NOT EXISTS store_meta (name TEXT PRIMARY KEY, "
+                    "value TEXT NOT NULL)")
+        row = con.execute("SELECT value FROM store_meta WHERE name = 'kind'").fetchone()
+        if row is None:
+            filled = con.execute("SELECT count(*) FROM cells").fetchone()[0] > 0
+            if filled and kind != "sweep":
+                raise StoreError(f"store {str(path)!r} holds sweep cells, not {kind} cells")
+            con.execute("INSERT INTO store_meta VALUES ('kind', ?)", (kind,))
+        elif row[0] != kind:
+            raise StoreError(f"store {str(path)!r} holds {row[0]} cells, not {kind} cells")
+        con.commit()
+    except sqlite3.DatabaseError as exc:
+        con.close()
+        raise StoreError(f"store {str(path)!r} is not a usable SQLite store ({exc})") from None
+    except StoreError:
+        con.close()
+        raise
     return con
 
 
@@ -138,9 +163,9 @@ def _write(con: sqlite3.Connection, cell: dict, result: dict | None, error: str 
                      time.time()))
 
 
-def _guarded(cell: dict[str, Any]) -> tuple[dict | None, str | None]:
+def _guarded(cell: dict[str, Any], fn: Any = run_cell) -> tuple[dict | None, str | None]:
     try:
-        return run_cell(_restore(cell)), None
+        return fn(_restore(cell)), None
     except Exception as exc:  # noqa: BLE001 - stored with the cell and reported
         return None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
 
@@ -154,14 +179,17 @@ def _restore(cell: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | None = None,
-              scheduler: str | None = None, progress: bool | None = None) -> SweepSummary:
+              scheduler: str | None = None, progress: bool | None = None,
+              fn: Any = run_cell, kind: str = "sweep") -> SweepSummary:
     """Run the cells not yet in ``store`` (see the module docstring). ``workers`` processes
     locally (default: all cores; 1 runs in this process), or the Dask scheduler at
     ``scheduler`` (an address such as ``tcp://host:8786``). Local workers are spawned with
     one BLAS thread each (:func:`jepatheory._threads.blas_threads_for_children`), so a script calling this with
-    ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard."""
+    ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard. ``fn``: the cell
+    function (module-level, picklable; default :func:`~jepatheory.sim.measure.run_cell`);
+    ``kind``: the store's tag (a store of another kind is refused)."""
     t0 = time.perf_counter()
-    con = _connect(store)
+    con = _connect(store, kind)
     try:
         done = _done(con)
         todo = [c for c in cells if cell_key(c) not in done]
@@ -176,7 +204,7 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
 
         try:
             if scheduler:
-                _run_dask(todo, scheduler, record)
+                _run_dask(todo, scheduler, record, fn)
                 mode = f"dask {scheduler}"
             else:
                 w = (os.cpu_count() or 1) if workers is None else int(workers)
@@ -185,9 +213,9 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
                 mode = f"local x{w}"
                 if w == 1 or len(todo) <= 1:
                     for c in todo:
-                        record(c, *_guarded(c))
+                        record(c, *_guarded(c, fn))
                 else:
-                    _run_pool(todo, w, record)
+                    _run_pool(todo, w, record, fn)
         finally:
             bar.close()
         return SweepSummary(str(store), len(cells), len(cells) - len(todo), len(todo),
@@ -196,23 +224,23 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
         con.close()
 
 
-def _run_pool(todo: list[dict], workers: int, record: Any) -> None:
+def _run_pool(todo: list[dict], workers: int, record: Any, fn: Any = run_cell) -> None:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
     with blas_threads_for_children(1):  # spawned workers read it when importing numpy
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
-            futs = {ex.submit(_guarded, c): c for c in todo}
+            futs = {ex.submit(_guarded, c, fn): c for c in todo}
             for fut in as_completed(futs):
                 record(futs[fut], *fut.result())
 
 
-def _run_dask(todo: list[dict], address: str, record: Any) -> None:
+def _run_dask(todo: list[dict], address: str, record: Any, fn: Any = run_cell) -> None:
     from .._optional import require
     distributed = require("distributed")
     client = distributed.Client(address, set_as_default=False)
     try:
         with client.as_current():
-            futs = client.map(_guarded, todo, pure=False)
+            futs = client.map(_guarded, todo, fn=fn, pure=False)
             index = {f.key: c for f, c in zip(futs, todo)}
             for fut in distributed.as_completed(futs):
                 record(index[fut.key], *fut.result())

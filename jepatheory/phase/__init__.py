@@ -1,0 +1,54 @@
+"""Latent vs input-level world models over observation noise x planning horizon on goal
+reaching (THEORY PE, P4, D6): finite-horizon planning, exact evaluation, the models at equal
+data, the store cells and the verdict."""
+from __future__ import annotations
+
+from .models import INPUT_MODELS, LATENT_MODELS, MODELS, PhaseModel, fit_model
+from .planning import (
+                       Rollout,
+                       cem_sequences,
+                       exact_sequences,
+                       finite_horizon_dp,
+                       goal_mask,
+                       optimal_success,
+                       plan_sequences,
+                       policy_success,
+                       sequence_success,
+)
+from .run import (
+                       COSTS,
+                       FAMILIES,
+                       NOISE_PARAM,
+                       STORE_KIND,
+                       aggregate,
+                       build_env,
+                       phase_cells,
+                       run_phase_cell,
+                       verdict,
+)
+
+__all__ = [
+                       "COSTS",
+                       "FAMILIES",
+                       "INPUT_MODELS",
+                       "LATENT_MODELS",
+                       "MODELS",
+                       "NOISE_PARAM",
+                       "STORE_KIND",
+                       "PhaseModel",
+                       "Rollout",
+                       "aggregate",
+                       "build_env",
+                       "cem_sequences",
+                       "exact_sequences",
+                       "finite_horizon_dp",
+                       "fit_model",
+                       "goal_mask",
+                       "optimal_success",
+                       "phase_cells",
+                       "plan_sequences",
+                       "policy_success",
+                       "run_phase_cell",
+                       "sequence_success",
+                       "verdict",
+]

@@ -1,0 +1,199 @@
+r"""The phase experiment: latent vs input-level models over observation noise x planning
+horizon on goal reaching (THEORY PE, P4, D6), its store cells and its verdict.
+
+A stored cell is one (family, parameters, noise, n, k, model, seed) with the list of
+horizons: the model is fitted once on ``n`` transitions of uniform-random-policy rollouts
+from rho0 (:func:`jepatheory.sim.measure.rollout_dataset`, ``data_horizon`` steps each;
+the data therefore sees each observation as often as the emission noise makes it appear),
+then, for every horizon H and both costs,
+
+* cost (i) ``goal``: exact finite-horizon DP for the true goal indicator on the model's
+  kernel, the time-dependent policy evaluated exactly in the true MDP;
+* cost (ii) ``distance``: open-loop plans per start observation minimizing the model's own
+  terminal goal distance (:mod:`jepatheory.phase.models`), by exact search when
+  ``4**H <= exact_max`` and CEM otherwise, evaluated exactly in the true MDP,
+
+success = the rho0-average success probability within H steps, regret = optimal success
+(DP on the truth) minus success. Rows aggregate over seeds (mean, standard error of the
+mean). The verdict per (family, cost, noise, horizon, n): the best latent model (lowest
+mean regret over models and k) against the best input-level one: ``latent`` if its regret
+is lower by more than two standard errors of the difference, ``input`` if higher by more,
+``tie`` otherwise.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from .._results import to_jsonable
+from ..errors import EnvParameterError, ShapeError
+from ..mdp import MDP
+from .models import INPUT_MODELS, LATENT_MODELS, MODELS, fit_model
+from .planning import (
+    finite_horizon_dp,
+    goal_mask,
+    optimal_success,
+    plan_sequences,
+    policy_success,
+    sequence_success,
+)
+
+__all__ = [
+    "COSTS",
+    "FAMILIES",
+    "NOISE_PARAM",
+    "STORE_KIND",
+    "aggregate",
+    "build_env",
+    "phase_cells",
+    "run_phase_cell",
+    "verdict",
+]
+
+FAMILIES = ("noisy-block", "noisy-features")
+#: The family parameter the phase experiment's ``noise`` sets.
+NOISE_PARAM = {"noisy-block": "noise", "noisy-features": "sigma"}
+COSTS = ("goal", "distance")
+STORE_KIND = "phase"
+
+
+def build_env(env: str, params: dict[str, Any], noise: float) -> MDP:
+    """The family ``env`` with ``params`` and its noise parameter set to ``noise``."""
+    from ..envs import make_env
+    if env not in FAMILIES:
+        raise EnvParameterError(f"phase: environment {env!r} is not a goal-reaching family; "
+                                f"use {' or '.join(FAMILIES)}")
+    if NOISE_PARAM[env] in params:
+        raise EnvParameterError(f"phase: set {NOISE_PARAM[env]} with --noise, not -p")
+    return make_env(env, **{**params, NOISE_PARAM[env]: noise})
+
+
+def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons: list[int],
+                ns: list[int], ks: list[int], models: list[str], seeds: list[int], *,
+                steps: int = 1500, data_horizon: int = 20, cem: dict | None = None
+                ) -> list[dict[str, Any]]:
+    """The store cells (input-level models ignore k: one cell with ``k = 0``)."""
+    for mdl in models:
+        if mdl not in MODELS:
+            raise ShapeError(f"--models: unknown model {mdl!r}; known: {', '.join(MODELS)}")
+    cells, seen = [], set()
+    for noise, n, k, mdl, seed in itertools.product(noises, ns, ks, models, seeds):
+        kk = int(k) if mdl in LATENT_MODELS else 0
+        cell = {"kind": STORE_KIND, "env": env, "params": dict(sorted(params.items())),
+                    "noise": float(noise), "n": int(n), "k": kk, "model": mdl, "trainer": mdl,
+                    "seed": int(seed), "horizons": sorted(int(h) for h in horizons),
+                    "data_horizon": int(data_horizon), "cem": dict(cem or {}),
+                    "steps": int(steps) if mdl == "jepa-linear" else 0}
+        key = repr(sorted(cell.items()))
+        if key not in seen:
+            seen.add(key)
+            cells.append(cell)
+    return cells
+
+
+def run_phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
+    """One stored cell (plain dict in, plain dict out; runs in worker processes)."""
+    from ..sim.measure import rollout_dataset
+    t0 = time.perf_counter()
+    mdp = build_env(cell["env"], cell["params"], cell["noise"])
+    goal = goal_mask(mdp)
+    ds = rollout_dataset(mdp, cell["n"], cell["data_horizon"], cell["seed"])
+    mdl = fit_model(mdp, ds, cell["model"], max(cell["k"], 1), cell["seed"],
+                    cell.get("steps") or 1500)
+    t_fit = time.perf_counter() - t0
+    starts = np.flatnonzero(mdp.rho0 > 0)
+    w = mdp.rho0[starts]
+    rng = np.random.default_rng(cell["seed"])
+    cem = dict(cell.get("cem") or {})
+    exact_max = int(cem.pop("exact_max", 1024))
+    rows = []
+    for H in cell["horizons"]:
+        opt = float(mdp.rho0 @ optimal_success(mdp, H, goal))
+        t = time.perf_counter()
+        _, pol = finite_horizon_dp(mdl.kernel, mdp.n_actions, goal, H)
+        ms = 1e3 * (time.perf_counter() - t)
+        got = float(mdp.rho0 @ policy_success(mdp, pol, goal))
+        rows.append({"horizon": H, "cost": "goal", "method": "dp", "success": got,
+                     "optimal": opt, "regret": opt - got, "plan_ms": ms})
+        t = time.perf_counter()
+        seqs, method = plan_sequences(mdl.rollout, starts, mdp.n_actions, H, rng,
+                                      exact_max=exact_max, **cem)
+        ms = 1e3 * (time.perf_counter() - t) / starts.size
+        got = float(w @ sequence_success(mdp, starts, seqs, goal))
+        rows.append({"horizon": H, "cost": "distance", "method": method, "success": got,
+                     "optimal": opt, "regret": opt - got, "plan_ms": ms})
+    return {"model": mdl.name, "family_kind": mdl.kind, "params": mdl.params, "rows": rows,
+            "n_states": mdp.n_states, "n_observed": int(np.count_nonzero(ds.q_hat())),
+            "fit_seconds": t_fit, "seconds": time.perf_counter() - t0}
+
+
+def _mean_se(v: list[float]) -> tuple[float, float]:
+    a = np.asarray(v, dtype=float)
+    se = float(a.std(ddof=1) / np.sqrt(a.size)) if a.size > 1 else 0.0
+    return float(a.mean()), se
+
+
+def aggregate(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Seed-averaged rows, one per (env, params, noise, horizon, n, k, model, cost), from the
+    store's results (:func:`jepatheory.sim.sweep.load_results`)."""
+    acc: dict[tuple, dict[str, Any]] = {}
+    for r in results:
+        c = r["cell"]
+        if c.get("kind") != STORE_KIND:
+            continue
+        for row in r["rows"]:
+            key = (c["env"], repr(sorted(c["params"].items())), c["noise"], row["horizon"],
+                   c["n"], c["k"], c["model"], row["cost"])
+            a = acc.setdefault(key, {
+                "env": c["env"], "env_params": c["params"], "noise": c["noise"],
+                "horizon": row["horizon"], "n": c["n"], "k": c["k"], "model": c["model"],
+                "cost": row["cost"], "kind": r["family_kind"], "params": r["params"],
+                "method": row["method"], "s": [], "g": [], "o": [], "ms": []})
+            a["s"].append(row["success"])
+            a["g"].append(row["regret"])
+            a["o"].append(row["optimal"])
+            a["ms"].append(row["plan_ms"])
+    out = []
+    for key in sorted(acc, key=repr):
+        a = acc[key]
+        n_seeds = len(a["s"])
+        s, s_se = _mean_se(a.pop("s"))
+        g, g_se = _mean_se(a.pop("g"))
+        o, ms = float(np.mean(a.pop("o"))), float(np.mean(a.pop("ms")))
+        out.append(dict(a, success=s, success_se=s_se, regret=g, regret_se=g_se, optimal=o,
+                        plan_ms=ms, seeds=n_seeds))
+    return out
+
+
+def verdict(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (env, cost, noise, horizon, n): best latent vs best input-level (see the module
+    docstring); ``diff`` = latent minus input-level regret."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["env"], repr(sorted(r["env_params"].items())), r["cost"], r["noise"],
+                r["horizon"], r["n"])].append(r)
+    out = []
+    for key in sorted(groups, key=repr):
+        rs = groups[key]
+        lat = [r for r in rs if r["model"] in LATENT_MODELS]
+        inp = [r for r in rs if r["model"] in INPUT_MODELS]
+        if not lat or not inp:
+            continue
+        bl = min(lat, key=lambda r: (r["regret"], r["regret_se"]))
+        bi = min(inp, key=lambda r: (r["regret"], r["regret_se"]))
+        diff = bl["regret"] - bi["regret"]
+        se = float(np.hypot(bl["regret_se"], bi["regret_se"]))
+        tol = max(2 * se, 1e-9)
+        outcome = "latent" if diff < -tol else "input" if diff > tol else "tie"
+        out.append({"env": key[0], "env_params": rs[0]["env_params"], "cost": key[2],
+                        "noise": key[3], "horizon": key[4], "n": key[5], "outcome": outcome,
+                        "latent_model": bl["model"], "latent_k": bl["k"],
+                        "latent_regret": bl["regret"], "latent_se": bl["regret_se"],
+                        "input_model": bi["model"], "input_regret": bi["regret"],
+                        "input_se": bi["regret_se"], "diff": diff, "diff_se": se,
+                        "optimal": bl["optimal"]})
+    return to_jsonable(out)
