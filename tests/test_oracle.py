@@ -120,3 +120,22 @@ def test_eps_floor_bounds_r3w_of_every_rank_k_model():
         lad = regret_ladder(mdp, None, e.z + 0.01 * rng.standard_normal(e.z.shape), e.h, C=C)
         assert fl.floor[k] <= lad.R3w * (1 + 1e-9)
     _ = occupancy  # imported for the docstring's normalization claim
+
+
+def test_ladder_figure_shows_infinite_rungs_and_factors(tmp_path):
+    """The figure has a y label, draws infinite rungs (hatched, labelled) and the factors."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from jepatheory.bounds import plugin_run
+    from jepatheory.bounds.plots import plot_ladder
+
+    mdp = make_env("chain", n=6, slip=0.2)
+    nu = np.full((6, 2), 1 / 11)
+    nu[0, 0] = 0.0
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = plugin_run(mdp, nu, n=500, k=2, seed=0)
+    assert np.isinf(run.ladder.R3)
+    out = plot_ladder(run.ladder, tmp_path / "l.png", run.chain)
+    assert out.exists() and out.stat().st_size > 0
