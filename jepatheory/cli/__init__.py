@@ -15,7 +15,7 @@ from ..errors import JepaTheoryError
 
 #: Subcommands in the order ``--help`` lists them.
 COMMANDS = ["demo", "envs", "spectrum", "prove", "bound", "ladder", "simulate", "sweep",
-            "design", "relax", "bench"]
+            "design", "relax", "bench", "certify", "select-k", "falsify"]
 
 DESCRIPTION = """\
 jepatheory: the generalization theory of JEPA-based world models, computed.
@@ -41,9 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
-            mod = importlib.import_module(f".{name}", __name__)
+            mod = importlib.import_module(f".{name.replace('-', '_')}", __name__)
         except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
+            if exc.name == f"{__name__}.{name.replace('-', '_')}":
                 continue  # subcommand not part of this build
             raise
         mod.register(sub)
