@@ -182,3 +182,9 @@ def test_scan_half_trivial(capsys):
     sc = json.loads(capsys.readouterr().out)["scan"]
     assert sc["first_n_below_half"] in (1000, 10000, 100000, None)
     assert len(sc["upper"]) == 3
+
+
+def test_bench_certify_quick(capsys):
+    assert main(["bench", "certify", "--quick", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["within_target"] and len(out["stages"]) == 4

@@ -119,9 +119,18 @@ class L1Sets(Result):
         return np.flatnonzero(self.n_sa == 0)
 
 
-def weissman_sets(ds: Dataset, delta: float) -> L1Sets:
-    """The L1 sets of the data ``ds`` at confidence ``delta`` (K3)."""
+def weissman_sets(ds: Dataset, delta: float, support: int | None = None) -> L1Sets:
+    """The L1 sets of the data ``ds`` at confidence ``delta`` (K3).
+
+    ``support``: a known bound a on the number of successors of every pair (local
+    dynamics); the radius then uses :math:`a\log 2` in place of :math:`N\log 2`. This is
+    valid without knowing *which* successors: the empirical row lives on the true support,
+    so Weissman's union runs over the :math:`2^a` subsets of that fixed set."""
     delta = check_delta(delta)
+    if support is not None and (isinstance(support, bool) or int(support) != support
+                                or not 1 <= support <= ds.n_states):
+        raise BoundInputError(f"support = {support!r} must be an integer in [1, "
+                              f"{ds.n_states}]")
     P = ds.counts()
     per_row = np.diff(P.indptr)
     n_sa = np.bincount(np.repeat(np.arange(P.shape[0]), per_row), weights=P.data,
@@ -131,7 +140,8 @@ def weissman_sets(ds: Dataset, delta: float) -> L1Sets:
     P = sp.csr_array(P, copy=True)
     P.data = P.data / np.repeat(n_sa, per_row)
     M = int((n_sa > 0).sum())
-    return L1Sets(P_hat=P, n_sa=n_sa, radius=weissman_radius(n_sa, ds.n_states, M, delta),
+    a = ds.n_states if support is None else int(support)
+    return L1Sets(P_hat=P, n_sa=n_sa, radius=weissman_radius(n_sa, a, M, delta),
                   n_states=ds.n_states, n_actions=ds.n_actions, delta=delta, n=ds.n,
                   n_union=M)
 

@@ -8,7 +8,7 @@ import importlib
 from ._common import HelpFormatter
 
 #: bench targets: module jepatheory.bench.<name> with add_args(parser) and run(args)
-TARGETS = ["spectrum", "symbolic", "bound", "train", "convex"]
+TARGETS = ["spectrum", "symbolic", "bound", "train", "convex", "certify"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
