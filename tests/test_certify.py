@@ -162,7 +162,7 @@ def test_certify_cli_on_every_family(capsys, family, params):
     (["--delta", "nan"], "--delta = nan"), (["--n", "1"], "n = 1"),
     (["--n", "0"], "--n"), (["--n", "abc"], "'abc'"), (["--planner", "foo"], "'foo'"),
     (["--k", "0"], "--k = 0"), (["--split", "1"], "--split"),
-    (["--n", "10,20"], "one sample size")])
+    (["--n", "10,20"], "one sample size"), (["--support", "0"], "support = 0")])
 def test_certify_bad_input_exits_2_with_one_line(capsys, argv, fragment):
     code = main(["certify", "--env", "chain", "-p", "n=5", *argv])
     err = capsys.readouterr().err.strip().splitlines()

@@ -126,10 +126,10 @@ def test_ladder_figure_shows_infinite_rungs_and_factors(tmp_path):
     """The figure has a y label, draws infinite rungs (hatched, labelled) and the factors."""
     import matplotlib
     matplotlib.use("Agg")
+    import dataclasses
+
     from jepatheory.bounds import plugin_run
     from jepatheory.bounds.plots import plot_ladder
-
-    import dataclasses
     run = plugin_run(make_env("chain", n=6, slip=0.2), None, n=500, k=2, seed=0)
     lad = dataclasses.replace(run.ladder, R3=float("inf"), R3w=float("inf"), R0=0.0)
     out = plot_ladder(lad, tmp_path / "l.png", run.chain)

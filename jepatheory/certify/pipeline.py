@@ -109,9 +109,11 @@ def certify_policy(mdp: MDP, ds: Dataset, train: Dataset, holdout: Dataset,
 
 def certify(C: CoOccurrence, n: int, *, seed: int = 0, delta: float = 0.05,
             planner: str = "projected", k: int | None = 8, split: float = 0.5,
-            pi_star: NDArray[np.int64] | None = None) -> Certificate:
+            pi_star: NDArray[np.int64] | None = None, support: int | None = None
+            ) -> Certificate:
     """Sample n transitions from ``C.nu``, build ``planner``'s policy on the first
-    ``split`` share, certify its regret (K3) and measure it in the true MDP."""
+    ``split`` share, certify its regret (K3) and measure it in the true MDP. ``support``:
+    a known bound on the successor-support size (Weissman radius with a log 2)."""
     t0 = time.perf_counter()
     mdp = C.mdp
     delta = check_delta(delta)
@@ -121,7 +123,7 @@ def certify(C: CoOccurrence, n: int, *, seed: int = 0, delta: float = 0.05,
     ds = sample_transitions(mdp, C.nu, int(n), seed)
     train, holdout = split_dataset(ds, split)
     pi = planner_for(mdp, train, planner, k, seed)
-    U = weissman_sets(ds, delta / 2)
+    U = weissman_sets(ds, delta / 2, support=support)
     rob, bel = certify_policy(mdp, ds, train, holdout, pi, delta, U=U)
     pi_s = optimal_policy(mdp).policy if pi_star is None else pi_star
     V_star = float(mdp.rho0 @ policy_evaluation(mdp, pi_s))

@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=int, default=8, help="latent dimension of the JEPA model")
     p.add_argument("--split", type=float, default=0.5,
                    help="share of the data the policy is built on (the rest is held out)")
+    p.add_argument("--support", type=int, default=None, metavar="A",
+                   help="known bound on the number of successors of every pair (radius with "
+                   "A log 2 instead of N log 2)")
     p.add_argument("--scan", action="store_true",
                    help="smallest n at which upper falls below half the trivial bound")
     add_output_args(p)
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     if len(n) != 1:
         raise BoundInputError(f"--n {args.n!r}: give one sample size (a list only with --scan)")
     cert = certify(C, n[0], seed=args.seed, delta=args.delta, planner=args.planner, k=args.k,
-                   split=args.split)
+                   split=args.split, support=args.support)
     if args.json:
         print_json(dict(cert.to_dict(), env=env_info(mdp)))
         return 0

@@ -21,9 +21,10 @@ rung: R0 (measured regret) <= R1 <= R2 <= R3 <= R3w <= R4_T4, R4_T4b (high proba
 side rungs R3_rowmax, R3w_data_free, and the T5 chain of the count model on the same data.
 An ordering violation is an error (exit 2) naming the two rungs.
 
-JSON keys: env, n, k, seed, ladder (R0, R1, R2, R3, R3w, R4_T4, R4_T4b, R3_rowmax, R3_best,
+JSON keys: env, n, k, seed, ladder (R0, R_exact, R1_span, R1, R2, R3, R3w, R4_T4, R4_T4b, R3_rowmax, R3_best,
 R3w_data_free, eps, eps_used, tail_k, C_pi_star, C_pi_hat, D_pi_star, D_pi_hat, min_nu, c,
-trivial_bound, kappa_model, vacuous, ratios, t4, t4b, ...), chain (R0, R1, R_weissman,
+trivial_bound, kappa_model, vacuous, ratios, t4, t4b, slack (the named factors of K1),
+R3w_floor, R3w_floor_any, eps_route_can_certify, ...), chain (R0, R1, R_weissman,
 R_rows, R_T5, ...), ratios (ladder and chain).
 """
 
@@ -66,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
             for k, v in lad.rungs().items()]
     say(args, table(rows))
     say(args, "ratios: " + ", ".join(f"{k} = {v:.3g}" for k, v in ratios["ladder"].items()))
+    if lad.slack is not None:
+        say(args, "slack (K1): " + ", ".join(f"{k} x{v:.3g}" for k, v in
+                                             lad.slack.factors().items() if v is not None))
     say(args, "T5 chain of the count model on the same data:")
     say(args, table([dict(rung=k, value=v, vacuous=v >= ch.trivial_bound)
                      for k, v in ch.ordered()]))
