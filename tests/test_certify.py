@@ -111,16 +111,20 @@ def test_coverage_over_many_datasets():
     delta, runs = 0.2, 200
     pi_s = optimal_policy(mdp).policy
     P = mdp.P_sa.toarray()
-    miss = miss_sets = 0
+    miss = miss_sets = miss_robust = miss_bellman = 0
     for seed in range(runs):
         c = certify(C, 300, seed=seed, delta=delta, planner="count", pi_star=pi_s)
         miss += c.R0 > c.upper + 1e-9
+        miss_robust += c.R0 > c.upper_robust + 1e-9      # each part holds at delta/2
+        miss_bellman += c.R0 > c.upper_bellman + 1e-9
         ds = sample_transitions(mdp, C.nu, 300, seed)
         U = weissman_sets(ds, delta / 2)
         l1 = np.abs(P - U.P_hat.toarray()).sum(1)
         miss_sets += bool((l1[U.n_sa > 0] > U.radius[U.n_sa > 0]).any())
     bound = delta + 3 * np.sqrt(delta * (1 - delta) / runs)
     assert miss / runs <= bound and miss_sets / runs <= bound
+    half = delta / 2 + 3 * np.sqrt(delta / 2 * (1 - delta / 2) / runs)
+    assert miss_robust / runs <= half and miss_bellman / runs <= half
 
 
 def test_certificate_bites_on_four_rooms_at_1e6():
