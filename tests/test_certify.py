@@ -192,3 +192,11 @@ def test_bench_certify_quick(capsys):
     assert main(["bench", "certify", "--quick", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["within_target"] and len(out["stages"]) == 4
+
+
+def test_certify_an_mdp_file(capsys, tmp_path):
+    from jepatheory.mdp import save_mdp
+    path = save_mdp(tmp_path / "m.npz", make_env("ring", n=6, slip=0.2))
+    assert main(["certify", "--mdp", str(path), "--n", "5000", "--k", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n"] == 5000 and out["R0"] <= out["upper"] + 1e-9
