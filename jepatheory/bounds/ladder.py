@@ -143,7 +143,7 @@ class Ladder(Result):
     R_exact: float = float("nan")
     R1_span: float = float("nan")
     R_signed: float = float("nan")
-    middle_term: float = float("nan")
+    middle: float = float("nan")  # the dropped V^pi*_Pt - V^pihat_Pt (<= 0)
     span_pi_star: float = float("nan")
     span_pi_hat: float = float("nan")
     R3w_floor: float = float("nan")

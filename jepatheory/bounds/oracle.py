@@ -263,7 +263,7 @@ def ladder_oracle_fields(C: CoOccurrence, P_tilde: NDArray, pi_hat: NDArray,
     tail = floor_tail(C, tail) if not math.isnan(tail) else tail
     floor_any = eps_floor_value(c, C_star, tail)
     return {"R_exact": orc.R_exact, "R1_span": orc.R1_span, "R_signed": orc.R_signed,
-            "middle_term": orc.middle, "span_pi_star": orc.span_star,
+            "middle": orc.middle, "span_pi_star": orc.span_star,
             "span_pi_hat": orc.span_hat, "R3w_floor": eps_floor_value(c, C_star, tail, C_hat),
             "R3w_floor_any": floor_any, "eps_route_can_certify": bool(floor_any < triv),
             "slack": slack_factors(chain, triv)}
