@@ -134,3 +134,14 @@ def test_ladder_figure_shows_infinite_rungs_and_factors(tmp_path):
     lad = dataclasses.replace(run.ladder, R3=float("inf"), R3w=float("inf"), R0=0.0)
     out = plot_ladder(lad, tmp_path / "l.png", run.chain)
     assert out.exists() and out.stat().st_size > 0
+
+
+def test_ladder_cli_json_has_the_k1_k2_keys(capsys):
+    import json
+
+    from jepatheory.cli import main
+    assert main(["ladder", "--env", "sbm", "--k", "4", "--n", "3000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    lad = out["ladder"]
+    assert {"R_exact", "R1_span", "slack", "eps_route_can_certify"} <= set(lad)
+    assert out["eps_floor"]["k_min"] <= 4 and lad["eps_route_can_certify"]  # sbm: rank 4
