@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from .bellman import BellmanCertificate, bellman_certificate, split_dataset
+from .falsify import Falsification, falsify
 from .pipeline import PLANNER_NAMES, Certificate, certify, planner_for
 from .robust import (
                      L1Sets,
@@ -24,8 +25,29 @@ from .robust import (
                      weissman_radius,
                      weissman_sets,
 )
+from .select_k import SelectK, SuiteResult, run_suite, select_k
 
-__all__ = ["PLANNER_NAMES", "BellmanCertificate", "Certificate", "L1Sets",
-           "RobustCertificate", "RobustValue", "bellman_certificate", "certify",
-           "inner_max", "planner_for", "robust_certificate", "robust_lower", "robust_upper",
-           "split_dataset", "weissman_radius", "weissman_sets"]
+__all__ = [
+                     "PLANNER_NAMES",
+                     "BellmanCertificate",
+                     "Certificate",
+                     "Falsification",
+                     "L1Sets",
+                     "RobustCertificate",
+                     "RobustValue",
+                     "SelectK",
+                     "SuiteResult",
+                     "bellman_certificate",
+                     "certify",
+                     "falsify",
+                     "inner_max",
+                     "planner_for",
+                     "robust_certificate",
+                     "robust_lower",
+                     "robust_upper",
+                     "run_suite",
+                     "select_k",
+                     "split_dataset",
+                     "weissman_radius",
+                     "weissman_sets",
+]
