@@ -120,7 +120,7 @@ class L1Sets(Result):
 
 
 def weissman_sets(ds: Dataset, delta: float, support: int | None = None) -> L1Sets:
-    """The L1 sets of the data ``ds`` at confidence ``delta`` (K3).
+    r"""The L1 sets of the data ``ds`` at confidence ``delta`` (K3).
 
     ``support``: a known bound a on the number of successors of every pair (local
     dynamics); the radius then uses :math:`a\log 2` in place of :math:`N\log 2`. This is
