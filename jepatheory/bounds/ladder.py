@@ -30,6 +30,7 @@ THEORY T3 (and D4, T4, T4b); proof: ``proofs/T3.md``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,7 @@ from .core import REL_TOL, check_pairs  # noqa: F401 - REL_TOL is also public he
 from .finite_sample import T4Bound, encoder_dimension, kappa_grid_index, t4_bound
 from .input_level import CountChain, count_chain_of
 from .kappa import kappa_k
+from .oracle import Slack, ladder_oracle_fields
 from .plugin import T4bBound, plugin_constants, t4b_bound
 
 __all__ = ["Ladder", "regret_ladder", "planner_policy", "PluginRun", "plugin_run", "RUNGS",
@@ -74,8 +76,9 @@ __all__ = ["Ladder", "regret_ladder", "planner_policy", "PluginRun", "plugin_run
 #: The rungs of the main chain, bottom to top.
 RUNGS = ("R0", "R1", "R2", "R3", "R3w", "R4_T4", "R4_T4b")
 #: Deterministic ordering pairs (lower, upper).
-ORDER = (("R0", "R1"), ("R1", "R2"), ("R2", "R3"), ("R3", "R3w"), ("R2", "R3_rowmax"),
-         ("R3w", "R3w_data_free"))
+ORDER = (("R0", "R_exact"), ("R_exact", "R1_span"), ("R1_span", "R1"), ("R0", "R1"),
+         ("R1", "R2"), ("R2", "R3"), ("R3", "R3w"), ("R2", "R3_rowmax"),
+         ("R3w", "R3w_data_free"), ("R3w_floor", "R3w"))
 
 #: Relative slack for rounding when comparing rungs (solves and sums in float64).
 @dataclass(frozen=True, repr=False)
@@ -126,7 +129,20 @@ class Ladder(Result):
     pi_hat: NDArray[np.int64]
     pi_star: NDArray[np.int64]
 
-    _hidden = ("pi_hat", "pi_star", "t4", "t4b")
+    # K1/K2 (bounds/oracle.py): oracle rungs R0 <= R_exact <= R1_span <= R1, the slack
+    # factor of each step, and the eps floor at rank k
+    R_exact: float = float("nan")
+    R1_span: float = float("nan")
+    R_signed: float = float("nan")
+    middle: float = float("nan")  # the dropped V^pi*_Pt - V^pihat_Pt (<= 0)
+    span_pi_star: float = float("nan")
+    span_pi_hat: float = float("nan")
+    R3w_floor: float = float("nan")
+    R3w_floor_any: float = float("nan")
+    eps_route_can_certify: bool | None = None
+    slack: Slack | None = None
+
+    _hidden = ("pi_hat", "pi_star", "t4", "t4b", "slack")
 
     @property
     def vacuous(self) -> dict[str, bool]:
@@ -169,7 +185,7 @@ class Ladder(Result):
 
     def rungs(self) -> dict[str, float | None]:
         """The main chain and the side rungs as a name -> value dict."""
-        names = RUNGS + ("R3_rowmax", "R3w_data_free")
+        names = RUNGS + ("R3_rowmax", "R3w_data_free", "R_exact", "R1_span")
         return {name: getattr(self, name) for name in names}
 
     def to_dict(self) -> dict[str, Any]:
@@ -305,7 +321,7 @@ def ladder_of(C: CoOccurrence, z: ArrayLike, h: ArrayLike, *,
         R4_T4 = scaled(c, root_C, math.sqrt(t4.eps_bound))
         t4b = t4b_bound(tail, k, plugin_constants(C, int(n), delta))
         R4_T4b = scaled(c, root_C, t4b.sqrt_eps_bound)
-    return Ladder(k=k, R0=V_star - V_hat, R1=R1, R2=R2, R3=R3, R3w=R3w, R4_T4=R4_T4,
+    lad = Ladder(k=k, R0=V_star - V_hat, R1=R1, R2=R2, R3=R3, R3w=R3w, R4_T4=R4_T4,
                   R4_T4b=R4_T4b, R3_rowmax=R3_row, R3_best=min(R3, R3_row),
                   R3w_data_free=R3w_free, eps=eps, eps_used=eps_used, tail_k=tail,
                   C_pi_star=C_star, C_pi_hat=C_hat, D_pi_star=D_star, D_pi_hat=D_hat,
@@ -315,6 +331,9 @@ def ladder_of(C: CoOccurrence, z: ArrayLike, h: ArrayLike, *,
                   n=None if n is None else int(n), delta=float(delta),
                   erm_assumed=erm_assumed, plugin=bool(plugin), t4=t4, t4b=t4b,
                   pi_hat=np.asarray(pi_hat), pi_star=np.asarray(pi_s))
+    k1 = ladder_oracle_fields(C, P_tilde, lad.pi_hat, lad.pi_star, d_star, d_hat,
+                              lad.rungs(), C_hat, tail if k >= z.shape[1] else float("nan"))
+    return dataclasses.replace(lad, **k1)
 
 
 @dataclass(frozen=True, repr=False)

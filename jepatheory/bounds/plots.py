@@ -44,24 +44,67 @@ def plot_bound_vs_k(curve: Any, path: str | Path) -> Path:
     return _save(fig, path)
 
 
+#: Bar order of the ladder figure: the main chain with the K1 oracle rungs, then side rungs.
+LADDER_BARS = ("R0", "R_exact", "R1_span", "R1", "R2", "R3", "R3w", "R4_T4", "R4_T4b",
+               "R3_rowmax", "R3w_data_free", "R3w_floor")
+
+
 def plot_ladder(ladder: Any, path: str | Path, chain: Any = None) -> Path:
-    """The rungs of one ladder (and optionally the T5 chain) as bars on a log scale."""
+    """The rungs of one ladder (and optionally the T5 chain) as bars on a log scale, and the
+    slack factors (K1) of the chain as a second panel.
+
+    Infinite rungs are drawn as hatched bars reaching the top of the axes, labelled "inf";
+    zero rungs are labelled "0" at the bottom (a log axis cannot show them)."""
     plt = pyplot()
-    names = [k for k, v in ladder.rungs().items() if v is not None]
-    vals = [ladder.rungs()[k] for k in names]
+    names = [k for k in LADDER_BARS if getattr(ladder, k, None) is not None]
+    vals = [float(getattr(ladder, k)) for k in names]
     if chain is not None:
         names += [f"T5:{k}" for k, _ in chain.ordered()]
-        vals += [v for _, v in chain.ordered()]
-    vals = np.asarray(vals, dtype=float)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    finite = np.isfinite(vals) & (vals > 0)
-    ax.bar(np.flatnonzero(finite), vals[finite], color="tab:blue")
-    top = vals[finite].max() if finite.any() else 1.0
-    for i in np.flatnonzero(~finite):  # infinite (or zero) rungs: say so instead of a gap
-        ax.text(i, top, "inf" if np.isinf(vals[i]) else "0", ha="center", va="bottom",
-                fontsize=8)
+        vals += [float(v) for _, v in chain.ordered()]
+    keep = [i for i, v in enumerate(vals) if not np.isnan(v)]
+    names, vals = [names[i] for i in keep], np.asarray([vals[i] for i in keep], dtype=float)
+    slack = getattr(ladder, "slack", None)
+    fig, axes = plt.subplots(1, 2 if slack is not None else 1, figsize=(11, 4.2),
+                             gridspec_kw=dict(width_ratios=[3, 2]) if slack is not None else None,
+                             squeeze=False)
+    ax = axes[0, 0]
+    pos = np.isfinite(vals) & (vals > 0)
+    ref = np.append(vals[pos], ladder.trivial_bound)
+    ref = ref[ref > 0]
+    lo = float(ref.min()) / 3 if ref.size else 1e-3
+    hi = float(ref.max()) * 30 if ref.size else 1.0
+    x = np.arange(len(vals))
+    ax.bar(x[pos], vals[pos], color="tab:blue")
+    inf = np.isinf(vals)
+    ax.bar(x[inf], np.full(inf.sum(), hi), color="none", edgecolor="tab:red", hatch="//")
+    for i in np.flatnonzero(inf):
+        ax.text(i, hi / 1.6, "inf", ha="center", va="top", fontsize=8, color="tab:red")
+    for i in np.flatnonzero(np.isfinite(vals) & (vals <= 0)):
+        ax.text(i, lo * 1.2, "0", ha="center", va="bottom", fontsize=8)
     ax.axhline(ladder.trivial_bound, color="k", ls="--", lw=1, label="R_max/(1-gamma)")
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
-    ax.set(yscale="log", title=f"regret ladder, k={ladder.k}")
-    ax.legend(fontsize=7)
+    ax.set_xticks(x, names, rotation=45, ha="right", fontsize=8)
+    ax.set(yscale="log", ylim=(lo, hi), ylabel="regret or regret bound",
+           title=f"regret ladder, k={ladder.k}")
+    ax.legend(fontsize=7, loc="upper left")
+    if slack is not None:
+        ax2 = axes[0, 1]
+        f = {k: v for k, v in slack.factors().items() if v is not None}
+        fn = list(f)
+        fv = np.asarray([f[k] for k in fn], dtype=float)
+        ok = np.isfinite(fv) & (fv > 0)
+        fmax = float(fv[ok].max()) * 3 if ok.any() else 10.0
+        y = np.arange(len(fn))
+        ax2.barh(y[ok], fv[ok], color="tab:orange")
+        for i in np.flatnonzero(~ok):
+            ax2.text(1.0, i, " inf" if np.isinf(fv[i]) else " nan", va="center", fontsize=8)
+        for i in np.flatnonzero(ok):
+            ax2.text(fv[i], i, f" x{fv[i]:.3g}", va="center", fontsize=7)
+        ax2.axvline(1.0, color="k", lw=0.8)
+        ax2.set_yticks(y, fn, fontsize=8)
+        ax2.invert_yaxis()
+        ax2.set(xscale="log", xlim=(min(0.5, float(fv[ok].min()) / 2) if ok.any() else 0.5,
+                                    fmax * 10), xlabel="factor (upper rung / lower rung)",
+                title=f"slack: total x{slack.total:.3g} (top {slack.top})"
+                if slack.total is not None else "slack")
+    fig.tight_layout()
     return _save(fig, path)

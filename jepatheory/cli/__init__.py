@@ -21,7 +21,7 @@ from ._help import HelpFormatter, chosen
 
 #: Subcommands in the order ``--help`` lists them.
 COMMANDS = ["demo", "envs", "spectrum", "prove", "bound", "ladder", "simulate", "sweep",
-            "design", "relax", "bench", "phase"]
+            "design", "relax", "bench", "phase", "certify", "select-k", "falsify"]
 
 DESCRIPTION = """\
 jepatheory: the generalization theory of JEPA-based world models, computed.
@@ -68,9 +68,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name, help=HELP[name])  # listed only; not chosen
             continue
         try:
-            mod = importlib.import_module(f".{name}", __name__)
+            mod = importlib.import_module(f".{name.replace('-', '_')}", __name__)
         except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
+            if exc.name == f"{__name__}.{name.replace('-', '_')}":
                 continue  # subcommand not part of this build
             raise
         mod.register(sub)

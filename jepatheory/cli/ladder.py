@@ -21,11 +21,17 @@ rung: R0 (measured regret) <= R1 <= R2 <= R3 <= R3w <= R4_T4, R4_T4b (high proba
 side rungs R3_rowmax, R3w_data_free, and the T5 chain of the count model on the same data.
 An ordering violation is an error (exit 2) naming the two rungs.
 
-JSON keys: env, n, k, seed, ladder (R0, R1, R2, R3, R3w, R4_T4, R4_T4b, R3_rowmax, R3_best,
+JSON keys: env, n, k, seed, ladder (R0, R_exact, R1_span, R1, R2, R3, R3w, R4_T4, R4_T4b, R3_rowmax, R3_best,
 R3w_data_free, eps, eps_used, tail_k, C_pi_star, C_pi_hat, D_pi_star, D_pi_hat, min_nu, c,
-trivial_bound, kappa_model, vacuous, ratios, t4, t4b, ...), chain (R0, R1, R_weissman,
+trivial_bound, kappa_model, vacuous, ratios, t4, t4b, slack (the named factors of K1),
+R3w_floor, R3w_floor_any, eps_route_can_certify, ...), eps_floor (K2 per environment: floor
+per k, can_certify, k_min, eps_route_can_certify; null above rank 2000), chain (R0, R1, R_weissman,
 R_rows, R_T5, ...), ratios (ladder and chain).
 """
+
+
+#: K2's per-environment floor needs tail_k up to the rank; computed up to this rank only.
+EPS_FLOOR_MAX_RANK = 2000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,9 +58,14 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from ..bounds.plots import plot_ladder
         plot_ladder(res.ladder, args.plot, res.chain)
+    floor = None
+    if min(C.n_left, C.n_right) <= EPS_FLOOR_MAX_RANK:  # K2 per environment (dense spectrum)
+        from ..bounds.oracle import eps_floor
+        floor = eps_floor(C)
     if args.json:
         print_json(dict(env=env_info(mdp), n=res.n, k=res.k, seed=res.seed,
-                        ladder=res.ladder.to_dict(), chain=res.chain.to_dict(), ratios=ratios))
+                        ladder=res.ladder.to_dict(), chain=res.chain.to_dict(), ratios=ratios,
+                        eps_floor=None if floor is None else floor.to_dict()))
         return 0
     lad, ch = res.ladder, res.chain
     say(args, f"{mdp!r}; plug-in rank-{res.k} model from n = {res.n} samples (seed "
@@ -66,6 +77,13 @@ def run(args: argparse.Namespace) -> int:
             for k, v in lad.rungs().items()]
     say(args, table(rows))
     say(args, "ratios: " + ", ".join(f"{k} = {v:.3g}" for k, v in ratios["ladder"].items()))
+    if lad.slack is not None:
+        say(args, "slack (K1): " + ", ".join(f"{k} x{v:.3g}" for k, v in
+                                             lad.slack.factors().items() if v is not None))
+    if floor is not None:
+        say(args, f"eps floor (K2): the eps route can certify from k = {floor.k_min} "
+            f"(full rank {floor.full_rank}); at k = {lad.k}: "
+            f"{'yes' if lad.eps_route_can_certify else 'no, at any n'}")
     say(args, "T5 chain of the count model on the same data:")
     say(args, table([dict(rung=k, value=v, vacuous=v >= ch.trivial_bound)
                      for k, v in ch.ordered()]))
