@@ -26,6 +26,7 @@ __all__ = [
     "LadderOrderError",
     "BoundInputError",
     "UndecidedError",
+    "ModelInputError",
 ]
 
 
@@ -112,3 +113,8 @@ class BoundInputError(JepaTheoryError, ValueError):
 class SpectrumWarning(UserWarning):
     """A top-k spectrum could not be certified (a skipped singular value is not excluded);
     the residual bounds still hold."""
+
+
+class ModelInputError(JepaTheoryError, ValueError):
+    """A model handed to the audit (arrays, callables, a protocol object or a checkpoint file)
+    was rejected; the message names the offending part."""

@@ -15,7 +15,7 @@ from ..errors import JepaTheoryError
 
 #: Subcommands in the order ``--help`` lists them.
 COMMANDS = ["demo", "envs", "spectrum", "prove", "bound", "ladder", "simulate", "sweep",
-            "design", "relax", "bench"]
+            "design", "relax", "bench", "audit"]
 
 DESCRIPTION = """\
 jepatheory: the generalization theory of JEPA-based world models, computed.
