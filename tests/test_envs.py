@@ -25,6 +25,7 @@ SMALL = {
     "tree": dict(depth=2, branching=3), "random-sparse": dict(n=9, actions=2),
     "sbm": dict(clusters=3, size=4), "block-mdp": dict(latent_width=2, latent_height=2),
     "sutton-barto-3.5": {},
+    "rendered": dict(base="grid:width=3,height=3", size=8),
 }
 SEEDED = [name for name, fam in FAMILIES.items() if "seed" in fam.params]
 
