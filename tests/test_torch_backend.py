@@ -142,3 +142,27 @@ def test_simulate_backend_torch(capsys):
     code = main(["simulate", "--backend", "torch", "--trainer", "erm", "--steps", "10"])
     _, err = capsys.readouterr()
     assert code == 2 and "torch trainer 'erm'" in err
+
+
+def test_sweep_backend_torch(tmp_path, capsys):
+    store = tmp_path / "s.db"
+    code = main(["sweep", "--env", "chain:n=6", "--k", "2", "--n", "500", "--trainer",
+                 "spectral", "--seeds", "0", "--steps", "20", "--backend", "torch",
+                 "--workers", "1", "--store", str(store), "--json"])
+    _out, err = capsys.readouterr()
+    assert code == 0, err
+    from jepatheory.sim.sweep import load_results
+    rows = load_results(store)
+    assert len(rows) == 1 and rows[0]["backend"] == "torch"
+    code = main(["sweep", "--env", "chain:n=6", "--trainer", "erm", "--backend", "torch",
+                 "--store", str(store)])
+    _, err = capsys.readouterr()
+    assert code == 2 and "torch backend" in err
+
+
+def test_bench_parts_small():
+    from jepatheory.bench.train import _audit_speed, _torch_vs_numpy_mlp
+    (row,) = _audit_speed(400, 0)
+    assert row["k"] == 64 and row["eps"] >= row["tail_k"]
+    (row,) = _torch_vs_numpy_mlp(3, 64, 0, quick=True)
+    assert row["torch_mlp_steps_per_s"] > 0 and row["numpy_mlp_steps_per_s"] > 0
