@@ -166,3 +166,41 @@ def test_bench_parts_small():
     assert row["k"] == 64 and row["eps"] >= row["tail_k"]
     (row,) = _torch_vs_numpy_mlp(3, 64, 0, quick=True)
     assert row["torch_mlp_steps_per_s"] > 0 and row["numpy_mlp_steps_per_s"] > 0
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch 2.14 deprecates TorchScript
+def test_torchscript_world_model(tmp_path, capsys):
+    mdp = make_env("chain", n=6)
+
+    class WM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f = torch.nn.Linear(6, 3)
+            self.g = torch.nn.Linear(3 + 2, 3)
+
+        def forward(self, x):
+            return self.f(x)
+
+        @torch.jit.export
+        def encode(self, obs):
+            return self.f(obs)
+
+        @torch.jit.export
+        def predict(self, emb, action):
+            oh = torch.nn.functional.one_hot(action, 2).to(emb.dtype)
+            return self.g(torch.cat([emb, oh], 1))
+
+    torch.manual_seed(0)
+    wm = WM()
+    path = tmp_path / "wm.pt"
+    torch.jit.save(torch.jit.script(wm), str(path))
+    code = main(["audit", "--env", "chain", "-p", "n=6", "--model", str(path), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    d = json.loads(out)
+    X = torch.eye(6)
+    with torch.no_grad():
+        e = wm.f(X)
+        z = torch.stack([wm.predict(e, torch.full((6,), a)) for a in range(2)], 1)
+    ref = audit(CoOccurrence(mdp), (z.reshape(12, 3).double().numpy(), e.double().numpy()))
+    assert d["eps"] == pytest.approx(ref.eps, rel=1e-6)

@@ -7,7 +7,9 @@ r"""Loading a model to audit from a file, without executing anything in it.
   ``np.load(..., allow_pickle=False)``.
 * a torch checkpoint of a built-in architecture (:mod:`jepatheory.torch`), loaded with
   ``torch.load(..., weights_only=True)``: only tensors and plain containers are
-  unpickled; a file that needs any other object is refused.
+  unpickled; a file that needs any other object is refused. A TorchScript archive with
+  exported ``encode``/``predict`` methods is loaded with ``torch.jit.load``
+  (:func:`jepatheory.torch.checkpoint.load_world_model`).
 * ``module:callable`` (the user's own factory, called with the MDP and returning any model
   form of :mod:`jepatheory.audit.adapters`) only with an explicit opt-in, since it imports
   and runs user code.
@@ -115,8 +117,8 @@ def load_model(spec: str, mdp: MDP, allow_import: bool = False) -> Any:
     if p.suffix in (".pt", ".pth", ".ckpt"):
         if p.is_dir() or not p.exists():
             raise ModelInputError(f"--model {p}: no such file")
-        from ..torch.checkpoint import load_checkpoint
-        return load_checkpoint(p, mdp)
+        from ..torch.checkpoint import load_world_model
+        return load_world_model(p, mdp)
     if ":" in spec and not p.exists():
         if not allow_import:
             raise ModelInputError(f"--model {spec}: importing user code needs --allow-import")
