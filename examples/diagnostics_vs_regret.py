@@ -88,7 +88,7 @@ def main() -> None:
                                  [40], [args.seed])
     else:
         grid = itertools.product(["tabular", "mlp"], OBJECTIVES, [4, 12], [3000, 30000],
-                                 [60, 600], [args.seed])
+                                 [60, 400], [args.seed])
     cells = [{"arch": a, "trainer": t, "reg": r, "k": k, "n": n, "steps": s, "seed": sd}
              for a, (t, r), k, n, s, sd in grid]
     t0 = time.perf_counter()
