@@ -28,6 +28,7 @@ __all__ = [
     "UndecidedError",
     "ActionDataError",
     "PaperFormError",
+    "ModelInputError",
 ]
 
 
@@ -145,3 +146,8 @@ class PaperFormError(JepaTheoryError, ValueError):
 class StoreError(JepaTheoryError, ValueError):
     """A results store cannot be used: not SQLite, another schema, or cells of another kind
     (a phase store given to sweep, or the reverse); the message names the file."""
+
+
+class ModelInputError(JepaTheoryError, ValueError):
+    """A model handed to the audit (arrays, callables, a protocol object or a checkpoint file)
+    was rejected; the message names the offending part."""

@@ -26,6 +26,7 @@ SMALL = {
     "sbm": dict(clusters=3, size=4), "block-mdp": dict(latent_width=2, latent_height=2),
     "sutton-barto-3.5": {},
     "noisy-block": dict(width=3, height=2), "noisy-features": dict(width=3, height=2),
+    "rendered": dict(base="grid:width=3,height=3", size=8),
 }
 SEEDED = [name for name, fam in FAMILIES.items() if "seed" in fam.params]
 

@@ -21,7 +21,8 @@ from ._help import HelpFormatter, chosen
 
 #: Subcommands in the order ``--help`` lists them.
 COMMANDS = ["demo", "envs", "spectrum", "prove", "bound", "ladder", "simulate", "sweep",
-            "design", "relax", "bench", "phase", "certify", "select-k", "falsify"]
+            "design", "relax", "bench", "phase", "certify", "select-k", "falsify",
+            "audit"]
 
 DESCRIPTION = """\
 jepatheory: the generalization theory of JEPA-based world models, computed.

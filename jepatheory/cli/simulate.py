@@ -22,6 +22,8 @@ examples:
   jepatheory simulate --k 8 --n 20000 --trainer jepa --planner cem --json
   jepatheory simulate --k 1 --n 20000 --trainer count         input-level count model (T5)
   jepatheory simulate --k 8 --n 20000 --rollouts 50            behaviour-policy rollout data
+  jepatheory simulate --env block-mdp --k 8 --n 20000 --backend torch --encoder mlp \
+      --trainer jepa --reg sigreg                                torch JEPA with SIGReg
 
 trainers: erm (truncated SVD of the plug-in T_hat; tabular), spectral (minibatch Adam on the
 U-statistic spectral loss), jepa (whitened l2, EMA target, VICReg-style term), tied (target =
@@ -45,7 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--k", type=int, default=8, help="latent dimension")
     g.add_argument("--n", type=int, default=20_000, help="number of sampled transitions")
     g.add_argument("--trainer", choices=TRAINERS + BASELINES, default="erm")
-    g.add_argument("--encoder", choices=ENCODERS, default="tabular")
+    g.add_argument("--encoder", choices=ENCODERS + ("cnn",), default="tabular",
+                   help="cnn: --backend torch on rendered observations (-p render=16)")
+    g.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                   help="torch: jepatheory.torch trainers (spectral, jepa, collapse)")
+    g.add_argument("--reg", choices=("whiten", "vicreg", "sigreg", "none"), default=None,
+                   help="anti-collapse term of --trainer jepa with --backend torch")
     g.add_argument("--planner", choices=PLANNERS, default="projected")
     g.add_argument("--steps", type=int, default=None, help="gradient steps (gradient trainers)")
     g.add_argument("--delta", type=float, default=0.05, help="confidence of the R4 rungs")
@@ -61,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     mdp, nu = load_env(args)
     kw = {} if args.steps is None else dict(steps=args.steps)
+    if args.steps is not None and args.steps < 1:
+        raise ShapeError(f"--steps {args.steps}: must be >= 1")
+    if args.backend == "numpy" and (args.encoder == "cnn" or args.reg is not None):
+        raise ShapeError("--encoder cnn and --reg need --backend torch")
+    if args.reg is not None:
+        kw["reg"] = args.reg
     ds = None
     if args.rollouts is not None:
         if args.rollouts < 1:
@@ -69,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         ds = rollout_dataset(mdp, args.n, args.rollouts, args.seed)
     res = run_experiment(CoOccurrence(mdp, nu), k=args.k, n=args.n, trainer=args.trainer,
                          encoder=args.encoder, planner=args.planner, seed=args.seed,
-                         delta=args.delta, train_kw=kw, ds=ds)
+                         delta=args.delta, train_kw=kw, ds=ds, backend=args.backend)
     payload = dict(res.flat(), env_info=env_info(mdp), ladder=res.ladder,
                    loss_curve=res.log.get("loss_curve", []))
     if args.out:

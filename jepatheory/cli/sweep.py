@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,3")
     g.add_argument("--encoder", choices=ENCODERS, default="tabular")
     g.add_argument("--planner", choices=PLANNERS, default="projected")
+    g.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                   help="torch: train the gradient cells with jepatheory.torch")
     g.add_argument("--steps", type=int, default=None, help="gradient steps per cell")
     g.add_argument("--rollouts", type=int, default=None, metavar="H",
                    help="uniform-random-policy rollouts of H steps instead of i.i.d. data")
@@ -67,6 +69,15 @@ def run(args: argparse.Namespace) -> int:
                         horizon=args.rollouts)
     if any(c["k"] == 0 and c["trainer"] not in BASELINES for c in cells):
         raise ShapeError("--k: latent dimensions must be >= 1")
+    if args.backend == "torch":
+        bad = sorted({c["trainer"] for c in cells} - set(BASELINES)
+                     - {"spectral", "jepa", "collapse"})
+        if bad:
+            raise ShapeError(f"--trainer {bad[0]}: the torch backend trains spectral, jepa "
+                             "and collapse")
+        for c in cells:  # numpy cells keep their keys: existing stores stay resumable
+            if c["trainer"] not in BASELINES:
+                c["backend"] = "torch"
     for env in envs:  # a bad environment or file is one typed error now, not a failed cell each
         load_problem(env, args.mdp, args.nu)
     summary = run_sweep(cells, args.store, workers=args.workers, scheduler=args.scheduler)

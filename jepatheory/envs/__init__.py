@@ -23,6 +23,7 @@ from .graphs import expander, random_sparse, sbm, tree
 from .grids import FOUR_ROOMS, chain, four_rooms, grid, maze, ring, rooms
 from .gym import from_gymnasium, gym_env
 from .noisy import noisy_block, noisy_features
+from .render import render_observations, rendered
 from .textbook import SB35_OPTIMAL_VALUES, SB35_RANDOM_VALUES, sutton_barto_3_5
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "chain", "ring", "grid", "four_rooms", "rooms", "maze", "expander", "tree",
     "random_sparse", "sbm", "block_mdp", "noisy_block", "noisy_features", "sutton_barto_3_5", "gym_env", "from_gymnasium",
     "FOUR_ROOMS", "SB35_RANDOM_VALUES", "SB35_OPTIMAL_VALUES",
+    "render_observations", "rendered",
 ]
 
 DEFAULT_ENV = "four-rooms"
@@ -60,6 +62,8 @@ _FAMS = [
     Family("random-sparse", random_sparse, "random successors with Dirichlet probabilities"),
     Family("sbm", sbm, "stochastic-block clustered MDP (sharp low rank)"),
     Family("block-mdp", block_mdp, "rich-observation block MDP with features x (D6)"),
+    Family("rendered", rendered, "a grid-like family (base=) observed as small noisy grey "
+           "images with distractors (x = flattened pixels; CNN encoders)"),
     Family("sutton-barto-3.5", sutton_barto_3_5, "textbook 5x5 gridworld, deterministic"),
     Family("noisy-block", noisy_block, "deterministic latent maze, M noisy emissions, "
            "exogenous distractor chain; goal reaching (PE)"),

@@ -183,8 +183,11 @@ def measure(C: CoOccurrence, *, k: int, n: int, trainer: str = "erm",
             encoder: str = "tabular", planner: str = "projected", seed: int = 0,
             ds: Dataset | None = None, delta: float = 0.05, ladder: bool = True,
             train_kw: dict[str, Any] | None = None,
-            plan_kw: dict[str, Any] | None = None) -> Measurement:
-    """One run on ``C`` (see the module docstring). Same arguments, same numbers."""
+            plan_kw: dict[str, Any] | None = None,
+            backend: str = "numpy") -> Measurement:
+    """One run on ``C`` (see the module docstring). Same arguments, same numbers.
+    ``backend="torch"`` trains with :func:`jepatheory.torch.train_torch` (trainers spectral,
+    jepa, collapse; encoders tabular, mlp, cnn) instead of the NumPy trainers."""
     if trainer not in TRAINERS + BASELINES:
         raise ShapeError(f"unknown trainer {trainer!r}; known: "
                          f"{', '.join(TRAINERS + BASELINES)}")
@@ -200,6 +203,8 @@ def measure(C: CoOccurrence, *, k: int, n: int, trainer: str = "erm",
     q_hat = ds.q_hat()
     config = dict(env=mdp.name, k=int(k), n=int(ds.n), trainer=trainer, encoder=encoder,
                   planner=planner, seed=int(seed))
+    if backend != "numpy":
+        config["backend"] = backend
     P = mdp.P_sa.toarray()
     nu_flat = np.asarray(nu, float).ravel()
     metrics: dict[str, Any] = dict(V_star=V_star, tail_k=C.tail(int(k)))
@@ -234,9 +239,15 @@ def measure(C: CoOccurrence, *, k: int, n: int, trainer: str = "erm",
         return Measurement(config, metrics, None if chain is None else chain.to_dict(), {})
 
     kw = dict(train_kw or {})
-    if trainer == "erm":
-        kw["C_hat"] = Chat
-    tr = train(trainer, mdp, ds, int(k), encoder, seed=seed, **kw)
+    if backend == "torch":
+        from ..torch.trainers import train_torch
+        tr = train_torch(trainer, mdp, ds, int(k), encoder, seed=seed, **kw)
+    elif backend != "numpy":
+        raise ShapeError(f"backend {backend!r}: use numpy or torch")
+    else:
+        if trainer == "erm":
+            kw["C_hat"] = Chat
+        tr = train(trainer, mdp, ds, int(k), encoder, seed=seed, **kw)
     z, h = tr.emb.z, tr.emb.h
     hp = h_prime(h, C.q, q_hat)
     out = plan(planner, mdp, z, h, q_hat, seed=seed, **(plan_kw or {}))
@@ -295,7 +306,8 @@ def run_cell(cell: dict[str, Any]) -> dict[str, Any]:
     res = run_experiment(C, k=cell["k"], n=cell["n"], trainer=cell["trainer"],
                          encoder=cell.get("encoder", "tabular"),
                          planner=cell.get("planner", "projected"), seed=cell["seed"],
-                         ds=ds, train_kw=cell.get("train_kw"))
+                         ds=ds, train_kw=cell.get("train_kw"),
+                         backend=cell.get("backend", "numpy"))
     out = res.flat()
     out["seconds"] = time.perf_counter() - t0
     out["loss_curve"] = res.log.get("loss_curve", [])
