@@ -26,6 +26,10 @@ __all__ = [
     "LadderOrderError",
     "BoundInputError",
     "UndecidedError",
+    "ResourceLimitError",
+    "DerivationTimeoutError",
+    "StoreError",
+    "OutputPathError",
 ]
 
 
@@ -112,3 +116,21 @@ class BoundInputError(JepaTheoryError, ValueError):
 class SpectrumWarning(UserWarning):
     """A top-k spectrum could not be certified (a skipped singular value is not excluded);
     the residual bounds still hold."""
+
+
+class ResourceLimitError(JepaTheoryError, MemoryError):
+    """A request would need more memory (or a larger problem) than this run may use; the
+    message names the estimate, the memory available and the override."""
+
+
+class DerivationTimeoutError(ExpressionError):
+    """A symbolic derivation did not finish within its time limit."""
+
+
+class StoreError(JepaTheoryError, ValueError):
+    """A sweep store is not a jepatheory store, or is corrupt; nothing was written to it."""
+
+
+class OutputPathError(JepaTheoryError, ValueError):
+    """An output path is a directory, lies in a missing or unwritable folder, or would
+    overwrite something it must not."""

@@ -11,7 +11,6 @@ import importlib
 import os
 import sys
 
-from ..errors import JepaTheoryError
 
 #: Subcommands in the order ``--help`` lists them.
 COMMANDS = ["demo", "envs", "spectrum", "prove", "bound", "ladder", "simulate", "sweep",
@@ -51,18 +50,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Parse, run, and map every error a user can provoke to exit 2 with one line.
+
+    Bad input (any :class:`~jepatheory.errors.JepaTheoryError`, including the size checks'
+    :class:`~jepatheory.errors.ResourceLimitError`; memory exhaustion; unreadable or
+    unwritable paths; a corrupt store) prints ``jepatheory COMMAND: error: ...`` and exits 2;
+    an internal error exits 1. ``JEPATHEORY_DEBUG=1`` re-raises for the traceback.
+    """
+    import warnings
+
+    from ._common import apply_limits, error_message, harden_parser, translate_warnings
+    from ._common import user_error_types
+
+    parser = harden_parser(build_parser())
+    args = parser.parse_args(argv)  # a usage error: one line, SystemExit(2)
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    debug = bool(os.environ.get("JEPATHEORY_DEBUG"))
+    old_show = warnings.showwarning
+    if not debug:
+        warnings.showwarning = translate_warnings(args.command)
     try:
+        apply_limits(args)
         return int(args.func(args) or 0)
-    except (JepaTheoryError, FileNotFoundError, MemoryError) as exc:
-        if os.environ.get("JEPATHEORY_DEBUG"):
-            raise
-        print(f"jepatheory {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `jepatheory spectrum --json | head`: the reader left
         try:
             sys.stdout = open(os.devnull, "w")  # silence the flush at interpreter exit
@@ -72,12 +83,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"jepatheory {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # pragma: no cover - internal errors
-        if os.environ.get("JEPATHEORY_DEBUG"):
+    except user_error_types() as exc:
+        if debug:
             raise
-        print(f"jepatheory {args.command}: internal error: {type(exc).__name__}: {exc} "
+        print(f"jepatheory {args.command}: error: {error_message(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # pragma: no cover - internal errors
+        if debug:
+            raise
+        msg = " ".join(str(exc).split())
+        print(f"jepatheory {args.command}: internal error: {type(exc).__name__}: {msg} "
               "(rerun with JEPATHEORY_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = old_show
 
 
 if __name__ == "__main__":  # pragma: no cover
