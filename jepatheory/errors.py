@@ -30,6 +30,7 @@ __all__ = [
     "DerivationTimeoutError",
     "StoreError",
     "OutputPathError",
+    "SchedulerError",
 ]
 
 
@@ -134,3 +135,7 @@ class StoreError(JepaTheoryError, ValueError):
 class OutputPathError(JepaTheoryError, ValueError):
     """An output path is a directory, lies in a missing or unwritable folder, or would
     overwrite something it must not."""
+
+
+class SchedulerError(JepaTheoryError, ValueError):
+    """A Dask scheduler address is malformed or the scheduler cannot be reached."""

@@ -156,7 +156,7 @@ def test_sbm_is_low_rank(noise):
 @pytest.mark.parametrize("name, params", [
     ("chain", dict(n=8)), ("ring", dict(n=9)), ("grid", dict(width=5, height=4)),
     ("four-rooms", {}), ("maze", dict(width=5, height=5)), ("expander", dict(n=10, degree=3)),
-    ("tree", dict(depth=3, branching=2)), ("rooms", dict(map="######/#    #/#  # #/######")),
+    ("tree", dict(depth=3, branching=2)), ("rooms", dict(map="######/#   G#/#  # #/######")),
 ])
 def test_slip_zero_gives_a_flat_spectrum(name, params):
     """F5: deterministic moves reaching every next state give T^T T = I."""
