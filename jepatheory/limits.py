@@ -28,7 +28,7 @@ from .errors import ResourceLimitError
 
 __all__ = ["ENV_VAR", "MAX_CELLS", "parse_bytes", "format_bytes", "set_max_memory",
            "max_memory", "available_memory", "check_memory", "check_count",
-           "estimate_env_bytes", "estimate_npz_member_bytes"]
+           "estimate_env_bytes", "estimate_npz_member_bytes", "time_limit"]
 
 #: Environment variable holding the override (same syntax as ``--max-memory``).
 ENV_VAR = "JEPATHEORY_MAX_MEMORY"
@@ -227,3 +227,36 @@ def estimate_env_bytes(family: str, params: Mapping[str, Any]) -> float | None:
 def estimate_npz_member_bytes(shape: tuple[int, ...], itemsize: int) -> float:
     """Bytes of an array of ``shape`` (a float: a hostile header may declare 1e30)."""
     return float(math.prod(float(s) for s in shape)) * itemsize
+
+
+class time_limit:  # noqa: N801 - used as a context manager, reads like a function
+    """``with time_limit(30, DerivationTimeoutError, "derivation"):`` raises the error when
+    the body runs longer than ``seconds`` (SIGALRM; on a thread other than the main one,
+    or without SIGALRM, the body runs unlimited). Pure-Python work such as SymPy's is
+    interrupted between bytecodes."""
+
+    def __init__(self, seconds: float | None, error: type[Exception], what: str) -> None:
+        self.seconds, self.error, self.what = seconds, error, what
+        self._old: Any = None
+        self._armed = False
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        raise self.error(f"{self.what} did not finish within {self.seconds:g} s "
+                         "(raise the limit with --timeout, or simplify the input)")
+
+    def __enter__(self) -> time_limit:
+        import signal
+        import threading
+        if (self.seconds is None or not hasattr(signal, "SIGALRM")
+                or threading.current_thread() is not threading.main_thread()):
+            return self
+        self._old = signal.signal(signal.SIGALRM, self._fire)
+        signal.setitimer(signal.ITIMER_REAL, float(self.seconds))
+        self._armed = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._armed:
+            import signal
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old)

@@ -92,10 +92,16 @@ def test_spectrum_params_and_inline_form_agree(capsys):
     assert np.abs(np.array(a["singular_values"]) - closed).max() <= 1e-12
 
 
-def test_spectrum_k_is_clipped_to_the_matrix(capsys):
-    d = run_json(capsys, "spectrum", "--env", "chain:n=5", "--k", "100")
+def test_spectrum_k_above_the_rank_is_one_rule(capsys):
+    """An explicit --k above min(n_left, n_right) is an error in spectrum and bound alike;
+    the default k is cut at it."""
+    d = run_json(capsys, "spectrum", "--env", "chain:n=5", "--k", "5")
     assert d["k"] == 5 and len(d["tail"]) == 6
     assert d["tail"][-1] == pytest.approx(0.0, abs=1e-12)
+    assert run_json(capsys, "spectrum", "--env", "chain:n=5")["k"] == 5  # default 16, cut
+    for cmd in (["spectrum"], ["bound", "--no-scan"]):
+        code, _, err = run(capsys, *cmd, "--env", "chain:n=5", "--k", "100")
+        assert_one_line_error(code, err, "--k 100: T has only 5 singular values")
 
 
 def test_spectrum_text_and_csv(capsys, tmp_path):

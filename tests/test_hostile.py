@@ -131,6 +131,10 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
                    "--params", "p"], {}),
     ("expr-digits", ["prove", "--derive", "P=[[[" + "9" * 3000 + ", 0]], [[p, 1-p]]]",
                      "--params", "p"], {}),
+    ("expr-int-digits", ["prove", "--derive", "P=[[[" + "9" * 200 + ", 0]], [[p, 1-p]]]",
+                         "--params", "p"], {}),
+    ("expr-timeout", ["prove", "--derive", "P=[[[(p+1)**32/2**32, 1-(p+1)**32/2**32]],"
+                      " [[p, 1-p]]]", "--params", "p", "--k", "1", "--timeout", "1"], {}),
     ("expr-nesting", ["prove", "--derive", "P=[[[" + "(" * 200 + "p" + ")" * 200 + ", 1-p]],"
                       " [[p, 1-p]]]", "--params", "p"], {}),
     ("expr-import", ["prove", "--derive", "P=[[[__import__('os').getcwd(), 0]], [[p, 1-p]]]",
@@ -387,4 +391,7 @@ if __name__ == "__main__":  # count the passing cases of the checkout on PYTHONP
            for r in results if verdict(r)]
     for case, why, last in sorted(bad):
         print(f"FAIL {case}: {why}: {last[0][:160]}")
+    if os.environ.get("HOSTILE_VERBOSE"):
+        for r in results:
+            print(f"{r['id']:<32} {r['seconds']:5.1f}s  {r['stderr'].strip()[:200]}")
     print(f"{len(results) - len(bad)}/{len(results)} cases passed")

@@ -301,7 +301,8 @@ _THIRD_PARTY = (
      "the convex solver stopped at reduced accuracy: the reported optimum is approximate; "
      "certified figures (lower bounds, gaps) come from the verified certificate, not from "
      "the solver's status"),
-    ("deprecat", "gymnasium reports a deprecation; the imported MDP is unaffected"),
+    ("out of date", None),
+    ("deprecat", None),
 )
 
 
@@ -318,7 +319,8 @@ def translate_warnings(command: str) -> Any:
         if not own:
             for needle, meaning in _THIRD_PARTY:
                 if needle.lower() in text.lower():
-                    text = meaning
+                    text = meaning or (f"{text.removeprefix('WARN: ')} (a notice of the "
+                                       "library underneath; the result is unaffected)")
                     break
         if text in seen:
             return
@@ -348,6 +350,21 @@ def load_env(args: argparse.Namespace) -> tuple[MDP, np.ndarray]:
     return mdp, nu
 
 
+K_RULE = ("k is at most the number of singular values of T, min(n_left, n_right); a "
+          "larger explicit k is an error, the default is cut at it")
+
+
+def check_k(ks: list[int], C: Any, option: str = "--k") -> None:
+    """The one rule for a latent dimension above the rank (:data:`K_RULE`)."""
+    from ..errors import SpectrumError
+    kmax = min(C.n_left, C.n_right)
+    over = [k for k in ks if k > kmax]
+    if over:
+        raise SpectrumError(f"{option} {over[0]}: T has only {kmax} singular values "
+                            f"(min(n_left, n_right) = min({C.n_left}, {C.n_right})); use "
+                            f"{option} <= {kmax}")
+
+
 def env_info(mdp: MDP) -> dict[str, Any]:
     meta = {k: v for k, v in mdp.meta.items() if not isinstance(v, list)}
     return dict(name=mdp.name, n_states=mdp.n_states, n_actions=mdp.n_actions,
@@ -374,6 +391,39 @@ def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
             for r in rows:
                 w.writerow({k: to_jsonable(v) for k, v in r.items()})
     return path
+
+
+#: widest line the human output prints
+WIDTH = 100
+
+
+def wide_table(rows: list[dict[str, Any]], width: int = WIDTH) -> str:
+    """:func:`~jepatheory._results.table`, split into column groups of at most ``width``
+    characters (one table per group, separated by a blank line); a single cell wider than
+    ``width`` is shortened with '...'."""
+    from .._results import table
+    if not rows:
+        return table(rows)
+    columns = list(rows[0])
+
+    def col_width(c: str) -> int:
+        return len(table([{c: r.get(c, "")} for r in rows]).splitlines()[0])
+
+    groups: list[list[str]] = [[]]
+    used = 0
+    for c in columns:
+        w = min(col_width(c), width)
+        if groups[-1] and used + 2 + w > width:
+            groups.append([])
+            used = 0
+        used += w + (2 if groups[-1] else 0)
+        groups[-1].append(c)
+    out = []
+    for g in groups:
+        text = table(rows, g)
+        out.append("\n".join(line if len(line) <= width else line[:width - 3] + "..."
+                             for line in text.splitlines()))
+    return "\n\n".join(out)
 
 
 def say(args: argparse.Namespace, *msg: Any) -> None:

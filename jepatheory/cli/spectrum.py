@@ -9,8 +9,8 @@ from .._factor import BACKENDS
 from .._results import table
 from ..cooccurrence import CoOccurrence
 from ..spectrum import CERTIFICATES, METHODS
-from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
-                      print_json, say, write_csv)
+from ._common import (ENV_HELP, K_RULE, HelpFormatter, add_env_args, add_output_args, check_k,
+                      env_info, load_env, print_json, say, write_csv)
 
 EPILOG = ENV_HELP + """
 examples:
@@ -31,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(THEORY D2) with residuals, tail_k = sum_{i>k} sigma_i^2 and ||T||_F^2.",
                        epilog=EPILOG, formatter_class=HelpFormatter)
     add_env_args(p)
-    p.add_argument("--k", type=int, default=16, help="number of singular values")
+    p.add_argument("--k", type=int, default=None,
+                   help=f"number of singular values (default 16); {K_RULE}")
     p.add_argument("--method", choices=list(METHODS), default="auto",
                    help="dense LAPACK; sparse (shift-invert block Krylov on T^T T, certified); "
                         "matvec (products only, for kernels whose factors fill badly); auto "
@@ -82,7 +83,9 @@ def spectrum_rows(payload: dict) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     mdp, nu = load_env(args)
     C = CoOccurrence(mdp, nu)
-    payload = spectrum_payload(C, args.k, args.method, args.seed, args.factorization,
+    if args.k is not None:
+        check_k([args.k], C)
+    payload = spectrum_payload(C, 16 if args.k is None else args.k, args.method, args.seed, args.factorization,
                                args.certificate)
     if args.csv:
         write_csv(args.csv, spectrum_rows(payload))

@@ -185,6 +185,10 @@ def make_env(name: str = DEFAULT_ENV, **params: Any) -> MDP:
             raise EnvParameterError(f"{name}: unknown parameter {key!r}; "
                                     f"known: {', '.join(defaults)}")
     typed = {k: _convert(name, k, v, defaults[k]) for k, v in params.items()}
+    seed = typed.get("seed", 0)
+    if "seed" in typed and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                            or seed < 0):
+        raise EnvParameterError(f"{name}: parameter seed={seed!r} must be an integer >= 0")
     need = estimate_env_bytes(name, {**defaults, **typed})
     if need is not None:
         shown = ", ".join(f"{k}={v}" for k, v in typed.items() if k != "map")
