@@ -317,10 +317,19 @@ def _write(con: sqlite3.Connection, cell: dict, result: dict | None, error: str 
         con.execute("DELETE FROM leases WHERE key = ?", (cell_key(cell),))
 
 
+_SEEN_DIGEST: dict[str, str] = {}  # mdp_file -> the digest this process last loaded
+
+
 def _guarded(cell: dict[str, Any], fn: Any = None) -> tuple[dict | None, str | None]:
     try:
-        if cell.get("mdp_sha256") and file_digest(cell["mdp_file"]) != cell["mdp_sha256"]:
-            raise StoreError(f"{cell['mdp_file']}: the file changed while the sweep ran")
+        digest = cell.get("mdp_sha256")
+        if digest:
+            if file_digest(cell["mdp_file"]) != digest:
+                raise StoreError(f"{cell['mdp_file']}: the file changed while the sweep ran")
+            if _SEEN_DIGEST.get(cell["mdp_file"], digest) != digest:
+                from .measure import load_problem  # cached by path: drop the old content
+                load_problem.cache_clear()
+            _SEEN_DIGEST[cell["mdp_file"]] = digest
         return (fn or run_cell)(_restore(cell)), None
     except Exception as exc:  # noqa: BLE001 - stored with the cell and reported
         return None, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"
