@@ -406,7 +406,7 @@ def inspect_npz(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]
                                            f"({exc})") from None
                     header = fh.tell()
                 if dtype.hasobject or not (np.issubdtype(dtype, np.number)
-                                           or dtype == bool):
+                                           or dtype.kind == "b"):
                     raise MDPFileError(f"{path}: array {name!r} has non-numeric dtype {dtype}")
                 declared = estimate_npz_member_bytes(shape, dtype.itemsize)
                 if declared != info.file_size - header:

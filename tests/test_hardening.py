@@ -72,7 +72,8 @@ def test_available_memory_respects_rlimit_as():
 
 @pytest.mark.parametrize("spec", ["chain:n=1000000000", "grid:width=100000,height=100000",
                                   "tree:depth=40", "sbm:clusters=1000,size=1000",
-                                  "block-mdp:obs_per_latent=100000000", "maze:width=1e5,height=1e5"])
+                                  "block-mdp:obs_per_latent=100000000",
+                                  "maze:width=1e5,height=1e5"])
 def test_oversized_families_are_refused_before_allocating(spec):
     t0 = time.perf_counter()
     with pytest.raises(ResourceLimitError, match="needs about"):

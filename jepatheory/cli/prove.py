@@ -135,7 +135,8 @@ def _derive(args: argparse.Namespace) -> int:
     from ..symbolic import derivation_report, derive
     if not args.timeout > 0:
         raise ExpressionError(f"--timeout {args.timeout}: must be > 0 seconds")
-    with time_limit(args.timeout, DerivationTimeoutError, f"the derivation of {args.derive[:50]!r}"):
+    what = f"the derivation of {args.derive[:50]!r}"
+    with time_limit(args.timeout, DerivationTimeoutError, what):
         smdp = _family(args.derive, args.params)
         D = derive(smdp)
         text = None if args.latex == "-" or args.json else \

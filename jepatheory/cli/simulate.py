@@ -29,7 +29,8 @@ baselines: count, features.
 
 JSON keys: env, k, n, trainer, encoder, planner, seed; loss (U-statistic pretraining loss),
 erm_loss (exact ERM on the same data), eps (= eps(z, h'), the planner knows q_hat), eps_h,
-tail_k, regret (of the chosen planner, named by regret_planner), V_star, pe_error, pe_error_max, model_l1,
+tail_k, regret (of the chosen planner, named by regret_planner), V_star, pe_error,
+pe_error_max, model_l1,
 model_l1_hat, contraction, converged, train_seconds, train_steps, plan_seconds; the rungs
 R0 R1 R2 R3 R3w R4_T4 R4_T4b (the projected planner's T3 ladder, checked; named by
 ladder_planner: R0 equals regret only when the planner is projected), R3_rowmax,

@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     C = CoOccurrence(mdp, nu)
     if args.k is not None:
         check_k([args.k], C)
-    payload = spectrum_payload(C, 16 if args.k is None else args.k, args.method, args.seed, args.factorization,
+    payload = spectrum_payload(C, 16 if args.k is None else args.k, args.method, args.seed,
+                               args.factorization,
                                args.certificate)
     if args.csv:
         write_csv(args.csv, spectrum_rows(payload))

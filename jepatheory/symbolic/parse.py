@@ -53,6 +53,7 @@ MAX_SYMBOLIC_EXPONENT = 32
 MAX_INT_DIGITS = 100
 #: most syntax nodes of one expression
 MAX_NODES = 400
+_TOO_LARGE = "number too large (more than 308 digits: overflows a float)"
 #: float stand-ins of the whitelisted functions, to bound numeric subexpressions
 _FLOAT_FUNCS = {"sqrt": math.sqrt, "exp": math.exp, "log": math.log, "sin": math.sin,
                 "cos": math.cos, "tan": math.tan, "Abs": abs, "abs": abs, "Min": min,
@@ -157,7 +158,7 @@ def _float_of(node: ast.AST, text: str, memo: dict[int, float | None]) -> float 
                 val = float(v)
             elif isinstance(v, float):
                 if not math.isfinite(v):
-                    raise _reject(node, text, "number too large (more than 308 digits: overflows a float)",
+                    raise _reject(node, text, _TOO_LARGE,
                                   short=True)
                 val = v
         elif isinstance(node, ast.Name):
@@ -198,10 +199,10 @@ def _float_of(node: ast.AST, text: str, memo: dict[int, float | None]) -> float 
                 except (ValueError, ZeroDivisionError):
                     val = None
     except OverflowError:
-        raise _reject(node, text, "number too large (more than 308 digits: overflows a float)", short=True) \
+        raise _reject(node, text, _TOO_LARGE, short=True) \
             from None
     if val is not None and not math.isfinite(val):
-        raise _reject(node, text, "number too large (more than 308 digits: overflows a float)", short=True)
+        raise _reject(node, text, _TOO_LARGE, short=True)
     memo[key] = val
     return val
 
