@@ -109,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
         say(args, table([{k: r.get(k) for k in keys} for r in rows][:40]))
         if len(rows) > 40:
             say(args, f"... {len(rows) - 40} more rows in {args.store}")
+    if summary.leased_elsewhere:
+        say(args, f"{summary.leased_elsewhere} cell(s) were claimed by another run on "
+            f"{args.store}; rerun the same command later to collect them")
     for e in summary.errors:
         say(args, f"error in cell {e['cell']}: {e['error']}")
     return 1 if summary.errors else 0
