@@ -31,6 +31,7 @@ __all__ = [
     "StoreError",
     "OutputPathError",
     "SchedulerError",
+    "OptionValueError",
 ]
 
 
@@ -139,3 +140,8 @@ class OutputPathError(JepaTheoryError, ValueError):
 
 class SchedulerError(JepaTheoryError, ValueError):
     """A Dask scheduler address is malformed or the scheduler cannot be reached."""
+
+
+class OptionValueError(JepaTheoryError):
+    """A command-line option got an invalid value (raised while parsing; the message names
+    the option and the value). Not a ValueError on purpose: argparse would swallow it."""

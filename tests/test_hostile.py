@@ -35,7 +35,7 @@ CASE_SECONDS = 20.0
 #: seconds a case may take to count as "within seconds"
 FAST_SECONDS = 8.0
 #: cases running at once
-JOBS = 3
+JOBS = int(os.environ.get("HOSTILE_JOBS", "3"))
 
 D = "{d}"  # replaced by the folder holding the hostile files
 

@@ -63,7 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     from ._common import user_error_types
 
     parser = harden_parser(build_parser())
-    args = parser.parse_args(argv)  # a usage error: one line, SystemExit(2)
+    from ..errors import OptionValueError
+    try:
+        args = parser.parse_args(argv)  # a usage error: one line, SystemExit(2)
+    except OptionValueError as exc:  # an invalid option value: one line, exit 2
+        if os.environ.get("JEPATHEORY_DEBUG"):
+            raise
+        print(" ".join(str(exc).split()), file=sys.stderr)
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 0

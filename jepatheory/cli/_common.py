@@ -215,22 +215,38 @@ def output_prefix(text: str, default: str | None = None) -> str:
 _OUTPUT_DESTS = ("csv", "out", "plot", "latex")
 
 
-def _harden_action(a: argparse.Action) -> None:
+def _checked(check: Any, prog: str, option: str, text: str) -> Any:
+    """Run a validator; its complaint becomes :class:`~jepatheory.errors.OptionValueError`,
+    which argparse does not catch: ``main`` prints it as one line and returns 2 (like the
+    library's typed errors), while argparse's own usage errors stay ``SystemExit(2)``."""
+    from ..errors import OptionValueError
+    try:
+        return check(text)
+    except argparse.ArgumentTypeError as exc:
+        raise OptionValueError(f"{prog}: error: argument {option}: {exc}") from None
+
+
+def _harden_action(a: argparse.Action, prog: str) -> None:
+    check: Any = None
     if a.type is int:
-        a.type = seed_int if a.dest == "seed" else positive_int
+        check = seed_int if a.dest == "seed" else positive_int
     elif a.type is float:
-        a.type = probability if a.dest == "delta" else finite_float
+        check = probability if a.dest == "delta" else finite_float
+    elif a.type in (seed_int, positive_int, nonneg_int, finite_float, probability,
+                    output_file):
+        check = a.type
     elif a.dest in _OUTPUT_DESTS and a.type is None and a.nargs is None \
             and isinstance(a.default, (str, type(None))):
         meta = (a.metavar or "").upper()
-        default = a.default
         if meta == "DIR" or (a.dest == "out" and not meta):
-            a.type = functools.partial(output_dir, default=default)
+            check = functools.partial(output_dir, default=a.default)
         elif meta == "PREFIX":
-            a.type = functools.partial(output_prefix, default=default)
+            check = functools.partial(output_prefix, default=a.default)
         else:
-            a.type = output_file
-        a.type.__name__ = "path"  # type: ignore[union-attr]
+            check = output_file
+    if check is not None and a.option_strings:
+        a.type = functools.partial(_checked, check, prog, "/".join(a.option_strings))
+        a.type.__name__ = getattr(check, "__name__", "value")  # type: ignore[union-attr]
 
 
 def _one_line_error(parser: argparse.ArgumentParser, message: str) -> None:
@@ -247,7 +263,7 @@ def harden_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
             for sp in dict.fromkeys(a.choices.values()):
                 harden_parser(sp)
         else:
-            _harden_action(a)
+            _harden_action(a, parser.prog)
     return parser
 
 
