@@ -29,6 +29,12 @@ __all__ = [
     "ActionDataError",
     "PaperFormError",
     "ModelInputError",
+    "ResourceLimitError",
+    "DerivationTimeoutError",
+    "StoreError",
+    "OutputPathError",
+    "SchedulerError",
+    "OptionValueError",
 ]
 
 
@@ -143,11 +149,35 @@ class PaperFormError(JepaTheoryError, ValueError):
     cost; the message names the value."""
 
 
-class StoreError(JepaTheoryError, ValueError):
-    """A results store cannot be used: not SQLite, another schema, or cells of another kind
-    (a phase store given to sweep, or the reverse); the message names the file."""
-
-
 class ModelInputError(JepaTheoryError, ValueError):
     """A model handed to the audit (arrays, callables, a protocol object or a checkpoint file)
     was rejected; the message names the offending part."""
+
+
+class ResourceLimitError(JepaTheoryError, MemoryError):
+    """A request would need more memory (or a larger problem) than this run may use; the
+    message names the estimate, the memory available and the override."""
+
+
+class DerivationTimeoutError(ExpressionError):
+    """A symbolic derivation did not finish within its time limit."""
+
+
+class StoreError(JepaTheoryError, ValueError):
+    """A results store cannot be used: not SQLite, not a jepatheory store, corrupt, or holding
+    cells of another kind (a phase store given to sweep, or the reverse); the message names
+    the file."""
+
+
+class OutputPathError(JepaTheoryError, ValueError):
+    """An output path is a directory, lies in a missing or unwritable folder, or would
+    overwrite something it must not."""
+
+
+class SchedulerError(JepaTheoryError, ValueError):
+    """A Dask scheduler address is malformed or the scheduler cannot be reached."""
+
+
+class OptionValueError(JepaTheoryError):
+    """A command-line option got an invalid value (raised while parsing; the message names
+    the option and the value). Not a ValueError on purpose: argparse would swallow it."""

@@ -214,6 +214,16 @@ def read_graphml(path: str | Path, gamma: float | None = None) -> MDP:
         G = nx.read_graphml(path, force_multigraph=True)
     except Exception as exc:
         raise MDPFileError(f"{path}: not a readable GraphML file ({exc})") from None
+    for u, v, d in G.edges(data=True):
+        for attr in ("weight", "prob"):
+            if attr in d:
+                try:
+                    val = float(d[attr])
+                except (TypeError, ValueError):
+                    val = float("nan")
+                if not np.isfinite(val) or val < 0:
+                    raise MDPFileError(f"{path}: edge {u!r} -> {v!r} has {attr}={d[attr]!r}; "
+                                       f"a {attr} must be finite and >= 0")
     if not G.is_directed():
         G = G.to_directed()
     for _v, d in G.nodes(data=True):

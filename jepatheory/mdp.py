@@ -335,6 +335,7 @@ def load_mdp(path: str | Path) -> tuple[MDP, NDArray[np.float64] | None]:
                 magic = fh.read(6)
         what = "a single .npy array" if magic == b"\x93NUMPY" else "not a zip archive"
         raise MDPFileError(f"{path}: expected an .npz archive of named arrays, got {what}")
+    inspect_npz(path)
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as exc:  # numpy raises several unrelated types here
@@ -369,6 +370,64 @@ def load_mdp(path: str | Path) -> tuple[MDP, NDArray[np.float64] | None]:
             raise ShapeError(f"nu: expected shape ({mdp.n_states}, {mdp.n_actions}), got {nu.shape}")
         _check_distribution("nu", nu.ravel(), mdp.n_states * mdp.n_actions)
     return mdp, nu
+
+
+#: Most members an MDP archive may hold (it needs at most six).
+MAX_NPZ_MEMBERS = 64
+
+
+def inspect_npz(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Read every member's ``.npy`` header (declared shape and dtype) and the archive's
+    uncompressed sizes *without decompressing any data*, and refuse what cannot be loaded:
+    too many members, a member that is not an ``.npy`` array, a non-numeric dtype, a header
+    whose shape disagrees with the member's size, or a total (times the working copies of
+    :meth:`MDP.from_arrays`) that does not fit in memory (a zip bomb:
+    :class:`~jepatheory.errors.ResourceLimitError`). Returns name -> (shape, dtype)."""
+    from .limits import check_memory, estimate_npz_member_bytes, format_bytes
+
+    path = Path(path)
+    out: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
+    total = 0.0
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_NPZ_MEMBERS:
+                raise MDPFileError(f"{path}: {len(infos)} archive members (an MDP has at "
+                                   f"most 6; limit {MAX_NPZ_MEMBERS})")
+            for info in infos:
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                if not info.filename.endswith(".npy"):
+                    raise MDPFileError(f"{path}: member {info.filename!r} is not an .npy "
+                                       "array")
+                with zf.open(info) as fh:
+                    try:
+                        version = np.lib.format.read_magic(fh)
+                        if version == (1, 0):
+                            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+                        else:
+                            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+                    except ValueError as exc:
+                        raise MDPFileError(f"{path}: member {name!r} has no valid .npy header "
+                                           f"({exc})") from None
+                    header = fh.tell()
+                if dtype.hasobject or not (np.issubdtype(dtype, np.number)
+                                           or dtype.kind == "b"):
+                    raise MDPFileError(f"{path}: array {name!r} has non-numeric dtype {dtype}")
+                declared = estimate_npz_member_bytes(shape, dtype.itemsize)
+                if declared != info.file_size - header:
+                    raise MDPFileError(
+                        f"{path}: array {name!r} declares shape {shape} {dtype} "
+                        f"({format_bytes(declared)}) but the member holds "
+                        f"{format_bytes(max(info.file_size - header, 0))}: corrupt archive")
+                total += declared
+                out[name] = (tuple(shape), dtype)
+    except zipfile.BadZipFile as exc:
+        raise MDPFileError(f"{path}: not a readable .npz file ({exc})") from None
+    except OSError as exc:
+        raise MDPFileError(f"{path}: cannot be read ({exc})") from None
+    # the arrays, their float64/CSR conversions and the validation copies: about 4x
+    check_memory(4 * total, f"loading {path} ({format_bytes(total)} uncompressed)")
+    return out
 
 
 def save_mdp(path: str | Path, mdp: MDP, nu: ArrayLike | None = None) -> Path:

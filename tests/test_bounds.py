@@ -218,6 +218,7 @@ def test_metamorphic_duplicate_action(rng):
     assert b.min_nu == pytest.approx(min(nu[:, 1:].min(), nu[:, 0].min() / 2), rel=REL)
 
 
+@pytest.mark.filterwarnings("ignore:nu has uncovered:jepatheory.errors.OddMDPWarning")
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 def test_metamorphic_unreachable_state(rng, eps):
     """An extra state that nothing reaches (self-loops, rho0 = 0). With nu = 0 on it T is

@@ -92,10 +92,16 @@ def test_spectrum_params_and_inline_form_agree(capsys):
     assert np.abs(np.array(a["singular_values"]) - closed).max() <= 1e-12
 
 
-def test_spectrum_k_is_clipped_to_the_matrix(capsys):
-    d = run_json(capsys, "spectrum", "--env", "chain:n=5", "--k", "100")
+def test_spectrum_k_above_the_rank_is_one_rule(capsys):
+    """An explicit --k above min(n_left, n_right) is an error in spectrum and bound alike;
+    the default k is cut at it."""
+    d = run_json(capsys, "spectrum", "--env", "chain:n=5", "--k", "5")
     assert d["k"] == 5 and len(d["tail"]) == 6
     assert d["tail"][-1] == pytest.approx(0.0, abs=1e-12)
+    assert run_json(capsys, "spectrum", "--env", "chain:n=5")["k"] == 5  # default 16, cut
+    for cmd in (["spectrum"], ["bound", "--no-scan"]):
+        code, _, err = run(capsys, *cmd, "--env", "chain:n=5", "--k", "100")
+        assert_one_line_error(code, err, "--k 100: T has only 5 singular values")
 
 
 def test_spectrum_text_and_csv(capsys, tmp_path):
@@ -152,7 +158,7 @@ def bad_files(tmp_path) -> dict[str, tuple[str, str]]:
     npz("shape", "expected shape (S, A, S)", P=np.full((3, 3), 1 / 3))
     npz("rho0", "rho0 sums to 3", rho0=np.ones(3))
     npz("dtype", "non-numeric dtype", P=np.array(["x"]))
-    npz("pickled", "could not read arrays", P=np.array([object()], dtype=object))
+    npz("pickled", "non-numeric dtype object", P=np.array([object()], dtype=object))
     (tmp_path / "text.npz").write_text("not an archive")
     out["text"] = (str(tmp_path / "text.npz"), "not a zip archive")
     out["absent"] = (str(tmp_path / "absent.npz"), "no such file")
@@ -174,10 +180,13 @@ def test_malformed_mdp_files_exit_2_with_one_line(capsys, tmp_path):
     (["--env", "nope"], "unknown environment 'nope'"),
     (["--env", "chain:n=1"], "n = 1"),
     (["--env", "chain", "-p", "gamma=1"], "gamma = 1"),
-    (["--env", "chain", "--k", "-1"], "k=-1"),
+    (["--env", "chain", "--k", "-1"], "--k: '-1' is not a positive integer"),
 ])
 def test_bad_parameters_exit_2(capsys, argv, fragment):
-    code, _, err = run(capsys, "spectrum", *argv)
+    try:
+        code, _, err = run(capsys, "spectrum", *argv)
+    except SystemExit as exc:  # a usage error from argparse: one line too
+        code, err = exc.code, capsys.readouterr().err
     assert_one_line_error(code, err, fragment)
 
 

@@ -158,7 +158,7 @@ def test_sbm_is_low_rank(noise):
 @pytest.mark.parametrize("name, params", [
     ("chain", dict(n=8)), ("ring", dict(n=9)), ("grid", dict(width=5, height=4)),
     ("four-rooms", {}), ("maze", dict(width=5, height=5)), ("expander", dict(n=10, degree=3)),
-    ("tree", dict(depth=3, branching=2)), ("rooms", dict(map="######/#    #/#  # #/######")),
+    ("tree", dict(depth=3, branching=2)), ("rooms", dict(map="######/#   G#/#  # #/######")),
 ])
 def test_slip_zero_gives_a_flat_spectrum(name, params):
     """F5: deterministic moves reaching every next state give T^T T = I."""
@@ -343,8 +343,19 @@ def test_taxi_both_names_work(gym, id):
 
 
 def test_unknown_gym_id(gym):
-    with pytest.raises(EnvParameterError, match="could not make 'Nope-v0'"):
+    with pytest.raises(EnvParameterError, match="'Nope-v0' is not a registered gymnasium id"):
         make_env("gym", id="Nope-v0")
+
+
+def test_gym_entry_point_needs_the_opt_in(gym):
+    """An id 'MODULE:Env' makes gymnasium import MODULE: refused unless entry_points=True."""
+    import sys
+    sys.modules.pop("jepatheory._never_imported_by_gym", None)
+    with pytest.raises(EnvParameterError, match="entry_points=true"):
+        make_env("gym", id="jepatheory._never_imported_by_gym:Env")
+    assert "jepatheory._never_imported_by_gym" not in sys.modules
+    with pytest.raises(EnvParameterError, match="could not make"):
+        make_env("gym", id="jepatheory.errors:NoSuchEnv", entry_points=True)
 
 
 def test_missing_gym_extra_is_one_actionable_error(monkeypatch, capsys):

@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 
 from jepatheory.errors import ExpressionError
-from jepatheory.symbolic.parse import MAX_EXPONENT, parse_expression
+from jepatheory.symbolic.parse import MAX_EXPONENT, MAX_SYMBOLIC_EXPONENT, parse_expression
 
 p, w = sp.symbols("p w", positive=True)
 NAMES = {"p": p, "w": w}
@@ -69,9 +69,14 @@ def test_rejects_long_and_deep_input():
 
 
 def test_exponent_limit_is_the_documented_one():
-    assert parse_expression(f"p**{MAX_EXPONENT}", NAMES) == p**MAX_EXPONENT
-    with pytest.raises(ExpressionError):
-        parse_expression(f"p**{MAX_EXPONENT + 1}", NAMES)
+    # a symbolic base: MAX_SYMBOLIC_EXPONENT (the derivations expand the polynomial)
+    assert parse_expression(f"p**{MAX_SYMBOLIC_EXPONENT}", NAMES) == p**MAX_SYMBOLIC_EXPONENT
+    with pytest.raises(ExpressionError, match="symbolic base"):
+        parse_expression(f"p**{MAX_SYMBOLIC_EXPONENT + 1}", NAMES)
+    # a numeric base: MAX_EXPONENT, and the value must fit a float
+    assert parse_expression(f"2**{MAX_EXPONENT}/2**{MAX_EXPONENT}", NAMES) == 1
+    with pytest.raises(ExpressionError, match="exponent larger"):
+        parse_expression(f"1**{MAX_EXPONENT + 1}", NAMES)
 
 
 def test_symbol_names_must_be_plain():

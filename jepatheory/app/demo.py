@@ -125,8 +125,25 @@ SECTIONS: list[tuple[str, Callable[[DemoContext], dict[str, Any]]]] = [
 ]
 
 
+def check_sections(only: list[str] | None) -> list[str] | None:
+    """``only`` with blanks dropped; an unknown or empty selection is an error (an empty
+    report with exit 0 would look like success)."""
+    from ..errors import EnvParameterError
+    if only is None:
+        return None
+    names = [n for n, _ in SECTIONS]
+    picked = [s.strip() for s in only if s.strip()]
+    unknown = [s for s in picked if s not in names]
+    if unknown or not picked:
+        raise EnvParameterError(f"--sections {','.join(only)!r}: unknown section(s) "
+                                f"{', '.join(map(repr, unknown)) or '(none given)'}; known: "
+                                f"{', '.join(names)}")
+    return picked
+
+
 def run_demo(ctx: DemoContext, only: list[str] | None = None) -> dict[str, Any]:
     """Run every section (or those in ``only``), returning the report."""
+    only = check_sections(only)
     report: dict[str, Any] = dict(env=dict(name=ctx.mdp.name, **{
         k: v for k, v in ctx.mdp.meta.items() if not isinstance(v, list)}), seed=ctx.seed)
     timings = {}

@@ -16,7 +16,6 @@ import importlib
 import os
 import sys
 
-from ..errors import JepaTheoryError
 from ._help import HelpFormatter, chosen
 
 #: Subcommands in the order ``--help`` lists them.
@@ -79,19 +78,38 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse, run, and map every error a user can provoke to exit 2 with one line.
+
+    Bad input (any :class:`~jepatheory.errors.JepaTheoryError`, including the size checks'
+    :class:`~jepatheory.errors.ResourceLimitError`; memory exhaustion; unreadable or
+    unwritable paths; a corrupt store) prints ``jepatheory COMMAND: error: ...`` and exits 2;
+    an internal error exits 1. ``JEPATHEORY_DEBUG=1`` re-raises for the traceback.
+    """
+    import warnings
+
+    from ._common import apply_limits, error_message, harden_parser, translate_warnings
+    from ._common import user_error_types
+
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    parser = harden_parser(build_parser(argv))
+    from ..errors import OptionValueError
+    try:
+        args = parser.parse_args(argv)  # a usage error: one line, SystemExit(2)
+    except OptionValueError as exc:  # an invalid option value: one line, exit 2
+        if os.environ.get("JEPATHEORY_DEBUG"):
+            raise
+        print(" ".join(str(exc).split()), file=sys.stderr)
+        return 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    debug = bool(os.environ.get("JEPATHEORY_DEBUG"))
+    old_show = warnings.showwarning
+    if not debug:
+        warnings.showwarning = translate_warnings(args.command)
     try:
+        apply_limits(args)
         return int(args.func(args) or 0)
-    except (JepaTheoryError, FileNotFoundError, MemoryError) as exc:
-        if os.environ.get("JEPATHEORY_DEBUG"):
-            raise
-        print(f"jepatheory {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # e.g. `jepatheory spectrum --json | head`: the reader left
         try:
             sys.stdout = open(os.devnull, "w")  # silence the flush at interpreter exit
@@ -101,12 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"jepatheory {args.command}: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # pragma: no cover - internal errors
-        if os.environ.get("JEPATHEORY_DEBUG"):
+    except user_error_types() as exc:
+        if debug:
             raise
-        print(f"jepatheory {args.command}: internal error: {type(exc).__name__}: {exc} "
+        print(f"jepatheory {args.command}: error: {error_message(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # pragma: no cover - internal errors
+        if debug:
+            raise
+        msg = " ".join(str(exc).split())
+        print(f"jepatheory {args.command}: internal error: {type(exc).__name__}: {msg} "
               "(rerun with JEPATHEORY_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        warnings.showwarning = old_show
 
 
 if __name__ == "__main__":  # pragma: no cover

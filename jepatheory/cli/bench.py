@@ -5,7 +5,30 @@ from __future__ import annotations
 import argparse
 import importlib
 
+import functools
+import math
+
+from ._common import add_memory_arg
 from ._help import HelpFormatter, chosen
+
+
+def _checked(run, args: argparse.Namespace) -> int:  # noqa: ANN001 - a target's run
+    """Refuse a benchmark whose grid does not fit before it builds anything: the targets
+    build square grids of --n-states, or --width x --height (see jepatheory.limits)."""
+    from ..limits import check_memory, estimate_env_bytes
+    if getattr(args, "max_memory", None) is not None:
+        from ..limits import set_max_memory
+        set_max_memory(args.max_memory)
+    n = getattr(args, "n_states", None)
+    w, h = getattr(args, "width", None), getattr(args, "height", None)
+    if isinstance(n, int):
+        side = math.isqrt(n) + 1
+        w, h = side, side
+    if isinstance(w, int) and isinstance(h, int):
+        # the estimate is about twice a grid's measured peak: it covers the baseline copy
+        need = estimate_env_bytes("grid", dict(width=w, height=h)) or 0
+        check_memory(need, f"bench {args.target} (grid {w} x {h})")
+    return run(args)
 
 #: bench targets: module jepatheory.bench.<name> with add_args(parser) and run(args)
 TARGETS = ["spectrum", "symbolic", "bound", "train", "convex", "paper", "phase", "certify"]
@@ -64,5 +87,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         mod.add_args(bp)
         bp.add_argument("--json", action="store_true", help="print one JSON object")
         bp.add_argument("--seed", type=int, default=0, help="random seed")
-        bp.set_defaults(func=mod.run)
+        add_memory_arg(bp)
+        bp.set_defaults(func=functools.partial(_checked, mod.run))
     p.set_defaults(func=lambda args: (p.print_help(), 0)[1])

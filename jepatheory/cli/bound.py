@@ -8,8 +8,10 @@ from .._results import table
 from ..bounds.curves import KAPPA_METHODS, bound_curve, parse_grid
 from ..bounds.finite_sample import ENCODERS
 from ..cooccurrence import CoOccurrence
-from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
-                      print_json, say, write_csv, write_json)
+from ._common import (ENV_HELP, K_RULE, HelpFormatter, add_env_args, add_output_args, check_k,
+                      env_info, load_env, print_json, say, write_csv, write_json)
+
+DEFAULT_K = "1,2,4,8,16,32,64"
 
 EPILOG = ENV_HELP + """
 examples:
@@ -53,8 +55,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        epilog=EPILOG, formatter_class=HelpFormatter)
     add_env_args(p)
     p.add_argument("--n", default="1e4,1e6", help="sample sizes, comma list (1e5 accepted)")
-    p.add_argument("--k", default="1,2,4,8,16,32,64",
-                   help="latent dimensions, comma list (values above rank(T) are dropped)")
+    p.add_argument("--k", default=None,
+                   help=f"latent dimensions, comma list (default {DEFAULT_K}); {K_RULE}")
     p.add_argument("--delta", type=float, default=0.05, help="total failure probability")
     p.add_argument("--encoder", choices=ENCODERS, default="tabular",
                    help="T4 parameter count: tabular k(N_L+N_R) or linear k d_x (m+1)")
@@ -136,8 +138,12 @@ def run(args: argparse.Namespace) -> int:
         return _run_paper(args, horizon, c_max)
     mdp, nu = load_env(args)
     ns = parse_grid(args.n, "--n")
-    ks = parse_grid(args.k, "--k")
     C = CoOccurrence(mdp, nu)
+    if args.k is None:
+        ks = [k for k in parse_grid(DEFAULT_K, "--k") if k <= min(C.n_left, C.n_right)]
+    else:
+        ks = parse_grid(args.k, "--k")
+        check_k(ks, C)
     curve = bound_curve(mdp, nu, ns, ks, args.delta, encoder=args.encoder, kappa=args.kappa,
                         C=C, scan=not args.no_scan)
     payload = bound_payload(curve)

@@ -5,9 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..app.demo import SECTIONS, DemoContext, run_demo
+from ..app.demo import SECTIONS, DemoContext, check_sections, run_demo
 from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, load_env,
-                      print_json, write_json)
+                      make_output_dir, print_json, write_json)
+
+DEFAULT_OUT = "jepatheory-out/demo"
 
 EPILOG = ENV_HELP + """
 examples:
@@ -24,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="the whole story on one environment (main job)",
                        description=__doc__, epilog=EPILOG, formatter_class=HelpFormatter)
     add_env_args(p)
-    p.add_argument("--out", default="jepatheory-out/demo", help="output folder")
+    p.add_argument("--out", default=DEFAULT_OUT, help="output folder (its parent must exist "
+                   "unless it is the default)")
     p.add_argument("--quick", action="store_true", help="smaller budgets (for tests)")
     p.add_argument("--sections", default=None,
                    help="comma-separated subset of: " + ",".join(n for n, _ in SECTIONS))
@@ -33,16 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    only = check_sections(args.sections.split(",")) if args.sections is not None else None
     mdp, nu = load_env(args)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_output_dir(Path(args.out), "--out", create_parents=args.out == DEFAULT_OUT)
     stream = sys.stderr if args.json else sys.stdout
 
     def say(*msg: object) -> None:
         print(*msg, file=stream, flush=True)
 
     ctx = DemoContext(mdp=mdp, nu=nu, out=out, seed=args.seed, quick=args.quick, say=say)
-    only = args.sections.split(",") if args.sections else None
     report = run_demo(ctx, only)
     path = write_json(out / "report.json", report)
     say(f"report: {path}")

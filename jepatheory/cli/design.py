@@ -5,8 +5,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .._results import table
-from ._common import HelpFormatter, add_output_args, print_json, say
+from ._common import wide_table, HelpFormatter, add_output_args, print_json, say
 
 EPILOG = """\
 objectives (symmetric doubly stochastic chain on the graph's edges, uniform nu; T = P):
@@ -27,7 +26,7 @@ multi-action designs:
 examples:
   jepatheory design --graph support.graphml --objective fastest-mixing --json
   jepatheory design --graph support.graphml --objective nuclear --k 4 --out designed
-  jepatheory spectrum --mdp designed.npz
+  jepatheory spectrum --mdp designed.npz    (after --out designed)
   jepatheory design --graph left.graphml --graph right.graphml --objective flat --k 3
   jepatheory design --grid 6x6 --objective nuclear --min-intended 0.6 --json
 
@@ -40,6 +39,9 @@ fastest-mixing), tail (tail_k), sigma (top singular values), mdp_path, graphml_p
 n_states, n_edges, method, status, seconds; multi-action designs add n_actions and, for
 --grid, slip (the designed slip distribution).
 """
+
+
+DEFAULT_OUT = "jepatheory-out/design/designed"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,8 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-intended", type=float, default=0.5,
                    help="--grid: lower bound on the probability of the intended move")
     p.add_argument("--gamma", type=float, default=0.9, help="discount of the designed MDP")
-    p.add_argument("--out", default="designed", metavar="PREFIX",
-                   help="write PREFIX.npz and PREFIX.graphml")
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="PREFIX",
+                   help="write PREFIX.npz and PREFIX.graphml (PREFIX's folder must exist, "
+                   "except for the default)")
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -74,6 +77,8 @@ def _read_graph(name: str) -> Any:
     path = Path(name)
     if not path.exists():
         raise MDPFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise MDPFileError(f"{path}: not a file")
     try:
         return nx.read_graphml(path)
     except Exception as exc:
@@ -109,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
                          self_loops=not args.no_self_loops, max_hold=args.max_hold,
                          gamma=args.gamma)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out == DEFAULT_OUT:  # the tool's own output folder; any other must exist
+        out.parent.mkdir(parents=True, exist_ok=True)
     npz = save_mdp(out.with_suffix(".npz"), d.mdp, d.nu)
     gml = write_graphml(d.mdp, out.with_suffix(".graphml"), d.nu)
     payload = dict(d.to_dict(), mdp_path=str(npz), graphml_path=str(gml),
@@ -118,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(payload)
         return 0
-    say(args, table([{k: v for k, v in payload.items() if k not in ("sigma", "slip")}]))
+    say(args, wide_table([{k: v for k, v in payload.items() if k not in ("sigma", "slip")}]))
     if "slip" in payload:
         say(args, "slip distribution: " + ", ".join(f"{k} {v:.4f}"
                                                     for k, v in payload["slip"].items()))

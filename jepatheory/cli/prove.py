@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --derive: also L, L2, eps for symbolic embeddings of dimension k")
     p.add_argument("--latex", default=None, metavar="FILE",
                    help="with --derive: write the LaTeX report to FILE ('-' for stdout)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="with --derive: stop a derivation that runs longer (exit 2)")
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -88,15 +90,25 @@ def _family(spec: str, params: str):  # -> SymbolicMDP
 
 
 def _parse_nested(text: str, names: list[str], parse) -> list:
-    """Split a nested list literal into entry strings (brackets and commas only), each parsed
-    by the restricted parser."""
+    """Split a nested list literal into entry strings, each parsed by the restricted parser.
+    Brackets nest the lists; a comma separates entries only outside parentheses, so
+    ``Min(p, 1/2)`` is one entry."""
     import sympy as sp
     table_ = {n: sp.Symbol(n) for n in names}
     stack: list[list] = []
     root: list = []
     cur = ""
+    parens = 0
     for ch in text.strip():
-        if ch == "[":
+        if ch == "(":
+            parens += 1
+        elif ch == ")":
+            parens -= 1
+            if parens < 0:
+                raise ExpressionError(f"P={text!r}: unbalanced ')'")
+        if parens > 0 or ch == ")":
+            cur += ch
+        elif ch == "[":
             new: list = []
             (stack[-1] if stack else root).append(new)
             stack.append(new)
@@ -118,11 +130,19 @@ def _parse_nested(text: str, names: list[str], parse) -> list:
 
 
 def _derive(args: argparse.Namespace) -> int:
+    from ..errors import DerivationTimeoutError
+    from ..limits import time_limit
     from ..symbolic import derivation_report, derive
-    smdp = _family(args.derive, args.params)
-    D = derive(smdp)
+    if not args.timeout > 0:
+        raise ExpressionError(f"--timeout {args.timeout}: must be > 0 seconds")
+    what = f"the derivation of {args.derive[:50]!r}"
+    with time_limit(args.timeout, DerivationTimeoutError, what):
+        smdp = _family(args.derive, args.params)
+        D = derive(smdp)
+        text = None if args.latex == "-" or args.json else \
+            derivation_report(D, "text", k=args.k)
+        tex = derivation_report(D, "latex", k=args.k) if args.latex else None
     if args.latex:
-        tex = derivation_report(D, "latex", k=args.k)
         if args.latex == "-":
             print(tex, end="")
         else:
@@ -133,7 +153,7 @@ def _derive(args: argparse.Namespace) -> int:
         print_json(dict(name=smdp.name, items={n: str(o) for n, o in D.items()},
                         definitions={str(k): str(v) for k, v in D.definitions.items()}))
     elif args.latex != "-":
-        say(args, derivation_report(D, "text", k=args.k))
+        say(args, text)
     return 0
 
 

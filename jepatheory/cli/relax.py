@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from .._results import table
 from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, env_info, load_env,
-                      print_json, say)
+                      print_json, say, wide_table)
 
 EPILOG = ENV_HELP + """
 architectures (on the coordinates of T, THEORY T6):
@@ -66,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(payload)
         return 0
     say(args, f"{mdp!r}")
-    say(args, table([{k: v for k, v in payload.items() if k not in ("env", "note", "weights")}]))
+    say(args, wide_table([{k: v for k, v in payload.items()
+                           if k not in ("env", "note", "weights")}]))
     if payload["note"]:
         say(args, payload["note"])
     say(args, f"{payload['tail']:.6g} = tail_k <= {payload['lower']:.6g} <= min eps_{args.arch} "

@@ -32,9 +32,11 @@ baselines: count, features.
 
 JSON keys: env, k, n, trainer, encoder, planner, seed; loss (U-statistic pretraining loss),
 erm_loss (exact ERM on the same data), eps (= eps(z, h'), the planner knows q_hat), eps_h,
-tail_k, regret (of the chosen planner), V_star, pe_error, pe_error_max, model_l1,
+tail_k, regret (of the chosen planner, named by regret_planner), V_star, pe_error,
+pe_error_max, model_l1,
 model_l1_hat, contraction, converged, train_seconds, train_steps, plan_seconds; the rungs
-R0 R1 R2 R3 R3w R4_T4 R4_T4b (the projected planner's T3 ladder, checked), R3_rowmax,
+R0 R1 R2 R3 R3w R4_T4 R4_T4b (the projected planner's T3 ladder, checked; named by
+ladder_planner: R0 equals regret only when the planner is projected), R3_rowmax,
 R3w_data_free; ladder (the full ladder) and loss_curve.
 """
 
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
                          encoder=args.encoder, planner=args.planner, seed=args.seed,
                          delta=args.delta, train_kw=kw, ds=ds, backend=args.backend)
     payload = dict(res.flat(), env_info=env_info(mdp), ladder=res.ladder,
-                   loss_curve=res.log.get("loss_curve", []))
+                   loss_curve=res.log.get("loss_curve", []), regret_planner=args.planner,
+                   ladder_planner="projected")
     if args.out:
         write_json(args.out, payload)
     if args.json:
@@ -95,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
               f"{args.planner}, k = {args.k}, n = {args.n}, seed {args.seed}")
     keys = ("loss", "erm_loss", "eps", "eps_h", "tail_k", "regret", "pe_error", "model_l1",
             "contraction", "train_seconds")
-    say(args, table([dict(metric=k_, value=f.get(k_)) for k_ in keys]))
-    rungs = [dict(rung=r, value=f.get(r)) for r in RUNG_KEYS if r in f]
+    label = {"regret": f"regret ({args.planner} planner)"}
+    say(args, table([dict(metric=label.get(k_, k_), value=f.get(k_)) for k_ in keys]))
+    rungs = [dict(rung=r if r != "R0" else "R0 (projected planner)", value=f.get(r))
+             for r in RUNG_KEYS if r in f]
     if f.get("R_T5") is not None:
         rungs.append(dict(rung="R_T5", value=f["R_T5"]))
     say(args, table(rungs))

@@ -10,8 +10,8 @@ from .._results import table
 from ..app.spectrum import spectrum_payload, spectrum_rows
 from ..cooccurrence import CoOccurrence
 from ..spectrum import CERTIFICATES, METHODS
-from ._common import (ENV_HELP, HelpFormatter, add_env_args, add_output_args, load_env,
-                      print_json, say, write_csv)
+from ._common import (ENV_HELP, K_RULE, HelpFormatter, add_env_args, add_output_args, check_k,
+                      env_info, load_env, print_json, say, write_csv)
 
 EPILOG = ENV_HELP + """
 examples:
@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "(THEORY D2) with residuals, tail_k = sum_{i>k} sigma_i^2 and ||T||_F^2.",
                        epilog=EPILOG, formatter_class=HelpFormatter)
     add_env_args(p)
-    p.add_argument("--k", type=int, default=16, help="number of singular values")
+    p.add_argument("--k", type=int, default=None,
+                   help=f"number of singular values (default 16); {K_RULE}")
     p.add_argument("--method", choices=list(METHODS), default="auto",
                    help="dense LAPACK; sparse (shift-invert block Krylov on T^T T, certified); "
                         "matvec (products only, for kernels whose factors fill badly); auto "
@@ -80,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
         check_normalization(args.normalization)
     mdp, nu = load_env(args)
     C = CoOccurrence(mdp, nu)
-    payload = spectrum_payload(C, args.k, args.method, args.seed, args.factorization,
+    if args.k is not None:
+        check_k([args.k], C)
+    payload = spectrum_payload(C, 16 if args.k is None else args.k, args.method, args.seed,
+                               args.factorization,
                                args.certificate)
     if args.per_action:
         payload.update(per_action_payload(C, args.k, args.normalization, args.method,

@@ -12,7 +12,7 @@ from ..sim.encoders import ENCODERS
 from ..sim.planners import PLANNERS
 from ..sim.sweep import load_results, parse_int_list, parse_str_list, run_sweep, sweep_cells
 from ..sim.trainers import TRAINERS
-from ._common import ENV_HELP, HelpFormatter, print_json, say
+from ._common import ENV_HELP, HelpFormatter, add_memory_arg, print_json, say, seed_int
 
 EPILOG = ENV_HELP + """
 examples:
@@ -22,7 +22,8 @@ examples:
   jepatheory sweep ... --scheduler tcp://10.0.0.5:8786        run the cells on Dask
   jepatheory sweep ... --store s.db --plot figs/               figures from the store
 
---env may be repeated for several environments. Interrupt at any moment and rerun the same
+--env may be repeated for several environments; -p KEY=VALUE applies to every --env.
+Interrupt at any moment and rerun the same
 command: finished cells are kept, the rest run. Same seed, same numbers, on any scheduler.
 """
 
@@ -34,14 +35,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = g.add_mutually_exclusive_group()
     src.add_argument("--env", action="append", default=None, metavar="NAME",
                      help="family spec, e.g. block-mdp:obs_per_latent=8 (repeatable)")
-    src.add_argument("--mdp", default=None, metavar="FILE", help="MDP in an .npz file")
+    src.add_argument("--mdp", default=None, metavar="FILE", help="MDP in an .npz file (cells "
+                     "are keyed by the file's content hash)")
+    g.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="family parameter for every --env, repeatable (e.g. -p slip=0.2)")
     g.add_argument("--nu", default=None, help="data distribution (default uniform)")
     g = p.add_argument_group("grid")
     g.add_argument("--k", default="1,2,4", help="latent dimensions, e.g. 1,2,4 or 1-8")
     g.add_argument("--n", default="1000,10000", help="sample sizes, e.g. 1e3,1e4")
     g.add_argument("--trainer", default="erm,spectral",
                    help=f"comma list of {', '.join(TRAINERS + BASELINES)}")
-    g.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,3")
+    seeds = g.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", default=None, help="seeds, e.g. 0-4 or 0,3 (default 0-4)")
+    seeds.add_argument("--seed", type=seed_int, default=None, help="one seed (same as --seeds S)")
     g.add_argument("--encoder", choices=ENCODERS, default="tabular")
     g.add_argument("--planner", choices=PLANNERS, default="projected")
     g.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
@@ -56,14 +62,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Dask scheduler address (instead of local processes)")
     g.add_argument("--plot", metavar="DIR", help="write the sweep's figures into DIR")
     g.add_argument("--json", action="store_true", help="print the summary and results as JSON")
+    add_memory_arg(g)
     p.set_defaults(func=run)
 
 
+def _with_params(env: str, params: list[str]) -> str:
+    if not params:
+        return env
+    return env + ("," if ":" in env else ":") + ",".join(params)
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..sim.sweep import check_scheduler_address, check_store
+    if args.scheduler:
+        check_scheduler_address(args.scheduler)
+    if args.param and args.mdp:
+        raise ShapeError("-p/--param applies to --env, not to --mdp")
     envs = args.env or ([None] if args.mdp else ["four-rooms"])
+    envs = [e if e is None else _with_params(e, args.param) for e in envs]
+    check_store(args.store)  # a store that is not ours is refused before any work
+    seeds = [args.seed] if args.seed is not None else \
+        parse_int_list(args.seeds or "0-4", "--seeds")
     cells = sweep_cells(envs, parse_int_list(args.k, "--k"), parse_int_list(args.n, "--n"),
                         parse_str_list(args.trainer, "--trainer", TRAINERS + BASELINES),
-                        parse_int_list(args.seeds, "--seeds"), encoder=args.encoder,
+                        seeds, encoder=args.encoder,
                         planner=args.planner, nu=args.nu, mdp_file=args.mdp,
                         train_kw=None if args.steps is None else dict(steps=args.steps),
                         horizon=args.rollouts)
@@ -98,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
         say(args, table([{k: r.get(k) for k in keys} for r in rows][:40]))
         if len(rows) > 40:
             say(args, f"... {len(rows) - 40} more rows in {args.store}")
+    if summary.leased_elsewhere:
+        say(args, f"{summary.leased_elsewhere} cell(s) were claimed by another run on "
+            f"{args.store}; rerun the same command later to collect them")
     for e in summary.errors:
         say(args, f"error in cell {e['cell']}: {e['error']}")
     return 1 if summary.errors else 0

@@ -109,6 +109,17 @@ def support_graph(G: Any) -> nx.Graph:
     ``name``); self-loops, edge directions and multiplicities dropped."""
     if not isinstance(G, nx.Graph):
         raise ConvexInputError(f"support graph: expected a NetworkX graph, got {type(G).__name__}")
+    for u, v, d in G.edges(data=True):
+        if "weight" in d:
+            try:
+                wt = float(d["weight"])
+            except (TypeError, ValueError):
+                wt = float("nan")
+            if not np.isfinite(wt) or wt < 0:
+                raise ConvexInputError(
+                    f"support graph: edge {u!r} -- {v!r} has weight {d['weight']!r}; edge "
+                    "weights must be finite and >= 0 (the design uses the support only: "
+                    "remove the edge or give it a valid weight)")
     H = nx.Graph()
     nodes = list(G.nodes())
     idx = {v: i for i, v in enumerate(nodes)}
@@ -120,6 +131,24 @@ def support_graph(G: Any) -> nx.Graph:
         raise ConvexInputError("support graph: must be connected (a disconnected graph has "
                                "SLEM 1 for every chain)")
     return H
+
+
+def estimate_design_bytes(n: int, p: int, method: str = "cvxpy", m: int = 1) -> float:
+    """Peak bytes of a design on ``n`` nodes and ``p`` edges (``m`` actions): the barrier
+    method keeps the dense incidence (n, p), its Newton system (p, p) and (n, n) blocks; an
+    SDP solver through cvxpy factors a KKT system over the n(n+1)/2 entries of each
+    semidefinite block and the p edge weights."""
+    if method == "barrier":
+        return 8.0 * (2.0 * p * p + 4.0 * n * p + 20.0 * n * n)
+    blocks = m * n * (n + 1) / 2.0 + m * p
+    return 8.0 * (3.0 * blocks * blocks + 4.0 * m * n * p)
+
+
+def check_design_size(n: int, p: int, method: str, what: str, m: int = 1) -> None:
+    """Refuse (:class:`~jepatheory.errors.ResourceLimitError`) a design that does not fit."""
+    from ..limits import check_memory
+    check_memory(estimate_design_bytes(n, p, method, m),
+                 f"{what} on {n} nodes and {p} edges ({method})")
 
 
 def _names(H: nx.Graph) -> list[str]:
@@ -270,10 +299,12 @@ def fastest_mixing(G: Any, *, self_loops: bool = True, method: str = "auto",
     t0 = time.perf_counter()
     H = support_graph(G)
     n = H.number_of_nodes()
-    E, U = _incidence(H)
     fallback = method == "auto" and self_loops
     if method == "auto":
         method = "barrier" if self_loops else "cvxpy"
+    check_design_size(H.number_of_nodes(), H.number_of_edges(),
+                      "barrier" if method == "barrier" else "cvxpy", "fastest mixing")
+    E, U = _incidence(H)
     if method == "barrier":
         if not self_loops:
             raise ConvexInputError("fastest_mixing: the barrier method needs self_loops=True")
@@ -400,6 +431,8 @@ def design_chain(G: Any, objective: str = "fastest-mixing", k: int = 2, *,
     if max_hold is not None and not 0 <= max_hold <= 1:
         raise ConvexInputError(f"max_hold: expected a probability, got {max_hold!r}")
     meta = dict(n_edges=H.number_of_edges(), self_loops=bool(self_loops))
+    if not (objective == "fastest-mixing" and max_hold is None):
+        check_design_size(n, H.number_of_edges(), "cvxpy", f"design {objective}")
     if objective == "fastest-mixing" and max_hold is None:
         cert = fastest_mixing(H, self_loops=self_loops, method=method, solver=solver)
         return _finish(objective, k, cert.P[None], cert.slem, cert.lower, cert.method,
@@ -468,6 +501,8 @@ def design_actions(graphs: list[Any], objective: str = "fastest-mixing", k: int 
     n = union.number_of_nodes()
     m = len(graphs)
     _check_objective(objective, k, n)
+    check_design_size(n, sum(H.number_of_edges() for H in Hs), "cvxpy",
+                      f"design {objective} with {m} actions", m=m)
     idx = {v: i for i, v in enumerate(nodes[0])}
     Ps, cons, ws = [], [], []
     hold = 0.5 if (objective == "flat" and max_hold is None) else max_hold
@@ -508,7 +543,8 @@ SLIP_KINDS = ("intended", "right-turn", "opposite", "left-turn", "stay")
 
 def design_grid_slip(width: int, height: int, objective: str = "fastest-mixing", k: int = 2,
                      *, min_intended: float = 0.5, gamma: float = 0.9,
-                     goal: int | None = None, solver: str = "auto") -> Design:
+                     goal: int | None = None, solver: str = "auto",
+                     progress: bool | None = None) -> Design:
     r"""Actions as moves on a ``height x width`` grid (up, right, down, left; walls stay)
     with a designed slip distribution :math:`\pi` over the move relative to the intended
     one (intended, right turn, opposite, left turn, stay), the same for every action;
@@ -518,9 +554,11 @@ def design_grid_slip(width: int, height: int, objective: str = "fastest-mixing",
     :math:`\sum_a P_a` has constant column sums, so q is uniform under uniform nu and
     :math:`T = [P_a]/2` is linear in :math:`\pi`. Objectives: ``fastest-mixing``
     (min sigma_2 of T) and ``nuclear`` (min :math:`\|T\|_*`); ``flat`` needs symmetric
-    kernels (use :func:`design_actions`).
+    kernels (use :func:`design_actions`). Both are convex in the five slip probabilities
+    and solved by cutting planes (:func:`minimize_on_slip_simplex`): ``lower`` and ``gap``
+    certify the optimum. ``solver`` is accepted for compatibility and unused.
     """
-    import cvxpy as cp
+    from ..limits import check_memory
 
     t0 = time.perf_counter()
     for nm, v in (("width", width), ("height", height)):
@@ -535,6 +573,8 @@ def design_grid_slip(width: int, height: int, objective: str = "fastest-mixing",
                                "use design_actions with one graph per action")
     if not 0 <= min_intended <= 1:
         raise ConvexInputError(f"min_intended: expected a probability, got {min_intended!r}")
+    # 5 move matrices and 20 dense (n, n) blocks twice, plus the SVD workspace
+    check_memory(8.0 * 50 * n * n, f"design --grid {width}x{height} ({n} cells)")
     rc = np.array([(i, j) for i in range(height) for j in range(width)])
     M = np.zeros((5, n, n))  # deterministic move matrices: 4 directions + stay
     for d, mv in enumerate(_MOVES):
@@ -543,32 +583,95 @@ def design_grid_slip(width: int, height: int, objective: str = "fastest-mixing",
         tgt = np.where(ok, nxt[:, 0] * width + nxt[:, 1], np.arange(n))
         M[d, np.arange(n), tgt] = 1.0
     M[4] = np.eye(n)
-    pi = cp.Variable(5, nonneg=True)
     # P_a = sum_rel pi[rel] M[direction (a + rel) mod 4]  (rel 4 = stay)
     basis = np.zeros((4, 5, n, n))
     for a in range(4):
         for rel in range(4):
             basis[a, rel] = M[(a + rel) % 4]
         basis[a, 4] = M[4]
-    def T_of(p: Any) -> Any:
-        return sum(p[r] * basis[:, r].reshape(4 * n, n) for r in range(5)) / 2.0
+    B = basis.transpose(1, 0, 2, 3).reshape(5, 4 * n, n) / 2.0  # T(pi) = sum_r pi_r B_r
+    J = np.ones((4 * n, n)) / (2.0 * n)  # sigma_1 u v^T = sqrt(nu) sqrt(q)^T
 
-    cons = [cp.sum(pi) == 1, pi[0] >= min_intended]
-    T = T_of(pi)
-    if objective == "fastest-mixing":
-        J = np.ones((4 * n, n)) / (2.0 * n)  # sigma_1 u v^T = sqrt(nu) sqrt(q)^T
-        prob = cp.Problem(cp.Minimize(cp.sigma_max(T - J)), cons)
-    else:
-        prob = cp.Problem(cp.Minimize(cp.normNuc(T)), cons)
-    used, status = solve_problem(prob, solver)
-    p = np.clip(pi.value, 0, None)
-    p = p / p.sum()
+    def f_and_grad(p: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        T = np.tensordot(p, B, axes=1)
+        if objective == "fastest-mixing":
+            U, sv, Vt = np.linalg.svd(T - J, full_matrices=False)
+            G = np.outer(U[:, 0], Vt[0])  # a subgradient of sigma_max
+            return float(sv[0]), np.einsum("rij,ij->r", B, G)
+        U, sv, Vt = np.linalg.svd(T, full_matrices=False)
+        G = U @ Vt  # a subgradient of the nuclear norm
+        return float(sv.sum()), np.einsum("rij,ij->r", B, G)
+
+    p, value, lower, rounds = minimize_on_slip_simplex(f_and_grad, min_intended,
+                                                       progress=progress)
     K = np.einsum("r,arij->aij", p, basis)
     coords = rc[:, ::-1].astype(float)
-    return _finish(objective, k, K, float(prob.value), float("nan"), f"cvxpy:{used}", status,
+    status = "optimal" if value - lower <= SLIP_TOL * (1 + abs(value)) else "gap above tol"
+    return _finish(objective, k, K, value, lower, "cutting-plane", status,
                    t0, gamma=gamma, goal=goal, name=f"grid-slip-{objective}",
-                   meta=dict(width=int(width), height=int(height),
+                   meta=dict(width=int(width), height=int(height), cut_rounds=rounds,
                              slip=dict(zip(SLIP_KINDS, p.tolist()))), coords=coords)
+
+
+#: relative gap at which the slip design stops (upper - lower <= tol (1 + |upper|))
+SLIP_TOL = 1e-7
+
+
+def minimize_on_slip_simplex(f_and_grad: Any, min_intended: float, *, tol: float = SLIP_TOL,
+                             max_rounds: int = 400, progress: Any = None
+                             ) -> tuple[NDArray[np.float64], float, float, int]:
+    r"""Minimize a convex ``f`` over :math:`\{\pi \in \Delta_5 : \pi_0 \ge`
+    ``min_intended``:math:`\}` by Kelley's cutting planes, returning ``(pi, f(pi), lower,
+    rounds)`` with the certificate :math:`\text{lower} \le \min f \le f(\pi)`.
+
+    Each evaluation gives the cut :math:`f(x) \ge f(\pi_j) + g_j^\top (x - \pi_j)`
+    (convexity; ``g_j`` a subgradient), so the LP minimum of the cuts' maximum over the
+    polytope is a lower bound on the optimum, and the best point evaluated an upper bound.
+    The polytope has dimension 4: the cuts close the gap in tens of rounds, each one SVD.
+    """
+    from scipy.optimize import linprog
+
+    from .._progress import Progress
+
+    vertices = []
+    for r in range(5):  # the polytope's vertices: pi_0 = min_intended, rest on one kind
+        v = np.zeros(5)
+        v[0] = min_intended
+        v[r] += 1 - min_intended
+        vertices.append(v)
+    start = [np.mean(vertices, axis=0)] + vertices
+    cuts_A, cuts_b = [], []
+    best_p, best_f, lower = start[0], np.inf, -np.inf
+    bar = Progress(max_rounds, "design", enabled=progress)
+    rounds = 0
+    try:
+        queue = list(start)
+        while rounds < max_rounds:
+            rounds += 1
+            p = queue.pop(0) if queue else None
+            if p is None:
+                # LP over (pi, t): min t  s.t.  g_j . pi - t <= g_j . pi_j - f_j
+                c = np.r_[np.zeros(5), 1.0]
+                res = linprog(c, A_ub=np.array(cuts_A), b_ub=np.array(cuts_b),
+                              A_eq=np.r_[np.ones(5), 0.0][None], b_eq=[1.0],
+                              bounds=[(min_intended, 1.0)] + [(0.0, 1.0)] * 4 + [(None, None)],
+                              method="highs")
+                if res.status != 0:
+                    break
+                lower = max(lower, float(res.x[5]))
+                p = np.clip(res.x[:5], 0, None)
+                p = p / p.sum()
+                if best_f - lower <= tol * (1 + abs(best_f)):
+                    break
+            fv, g = f_and_grad(p)
+            if fv < best_f:
+                best_p, best_f = p, fv
+            cuts_A.append(np.r_[g, -1.0])
+            cuts_b.append(float(g @ p - fv))
+            bar.update(note=f"upper {best_f:.6g} lower {lower:.6g}")
+    finally:
+        bar.close()
+    return best_p, float(best_f), float(min(lower, best_f)), rounds
 
 
 def to_graph(design: Design) -> nx.MultiDiGraph:

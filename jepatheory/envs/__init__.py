@@ -27,7 +27,7 @@ from .render import render_observations, rendered
 from .textbook import SB35_OPTIMAL_VALUES, SB35_RANDOM_VALUES, sutton_barto_3_5
 
 __all__ = [
-    "FAMILIES", "Family", "make_env", "parse_env_params", "DEFAULT_ENV",
+    "FAMILIES", "Family", "make_env", "parse_env_params", "split_env_spec", "DEFAULT_ENV",
     "chain", "ring", "grid", "four_rooms", "rooms", "maze", "expander", "tree",
     "random_sparse", "sbm", "block_mdp", "noisy_block", "noisy_features", "sutton_barto_3_5", "gym_env", "from_gymnasium",
     "FOUR_ROOMS", "SB35_RANDOM_VALUES", "SB35_OPTIMAL_VALUES",
@@ -75,6 +75,19 @@ _FAMS = [
 FAMILIES: dict[str, Family] = {f.name: f for f in _FAMS}
 
 
+def _int_value(raw: str) -> int:
+    """``"30"`` or ``"1e5"`` -> int; a fractional, infinite or 100-digit value is refused."""
+    if len(raw) > 100:
+        raise ValueError
+    try:
+        return int(raw)
+    except ValueError:
+        v = float(raw)  # 1e5; 1e400 -> inf, refused below
+        if not v.is_integer():
+            raise
+        return int(v)
+
+
 def _convert(family: str, key: str, raw: Any, default: Any) -> Any:
     if not isinstance(raw, str):
         numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
@@ -92,10 +105,12 @@ def _convert(family: str, key: str, raw: Any, default: Any) -> Any:
                 raise ValueError
             return low in ("1", "true", "yes")
         if isinstance(default, int):
-            return int(raw)
+            return _int_value(raw)
         if isinstance(default, float):
+            if len(raw) > 100:
+                raise ValueError
             return float(Fraction(raw))  # accepts 0.25 and 1/3; never evaluates code
-    except (ValueError, ZeroDivisionError):
+    except (ValueError, ZeroDivisionError, OverflowError):
         kind = type(default).__name__
         raise EnvParameterError(f"{family}: parameter {key}={raw!r} is not a valid {kind}") \
             from None
@@ -103,11 +118,18 @@ def _convert(family: str, key: str, raw: Any, default: Any) -> Any:
 
 
 def parse_env_params(name: str, items: Iterable[str]) -> dict[str, Any]:
-    """Parse ``["slip=0.2", "n=30"]`` into typed keyword arguments for family ``name``."""
+    """Parse ``["slip=0.2", "n=30"]`` into typed keyword arguments for family ``name``.
+
+    An empty item, an item without ``=`` or a parameter given twice is an error (the last
+    value silently winning would run another experiment than the one asked for)."""
     fam = _family(name)
     defaults = fam.params
     out: dict[str, Any] = {}
+    raws: dict[str, str] = {}
     for item in items:
+        if not item.strip():
+            raise EnvParameterError(f"{name}: empty parameter item (two commas in a row, or a "
+                                    "trailing comma?)")
         if "=" not in item:
             raise EnvParameterError(f"{name}: parameter {item!r} is not KEY=VALUE")
         key, raw = item.split("=", 1)
@@ -115,8 +137,29 @@ def parse_env_params(name: str, items: Iterable[str]) -> dict[str, Any]:
         if key not in defaults:
             raise EnvParameterError(f"{name}: unknown parameter {key!r}; "
                                     f"known: {', '.join(defaults)}")
+        if key in out:
+            raise EnvParameterError(f"{name}: parameter {key!r} given twice ({key}="
+                                    f"{raws[key]} and {key}={raw.strip()})")
+        raws[key] = raw.strip()
         out[key] = _convert(name, key, raw.strip(), defaults[key])
     return out
+
+
+def split_env_spec(spec: str) -> tuple[str, list[str]]:
+    """``"chain:n=30,slip=0.2"`` -> ``("chain", ["n=30", "slip=0.2"])``. A ``map`` value
+    (rooms) keeps its commas: everything after ``map=`` belongs to the map."""
+    if ":" not in spec:
+        return spec, []
+    name, rest = spec.split(":", 1)
+    if rest == "":
+        return name, []
+    items: list[str] = []
+    for i, part in enumerate(rest.split(",")):
+        if items and items[-1].lstrip().startswith("map=") and "=" not in part:
+            items[-1] += "," + part
+        else:
+            items.append(part)
+    return name, items
 
 
 def _family(name: str) -> Family:
@@ -128,11 +171,22 @@ def _family(name: str) -> Family:
 def make_env(name: str = DEFAULT_ENV, **params: Any) -> MDP:
     """Build family ``name`` with ``params`` (strings are converted by the defaults' types).
 
-    ``name`` may also carry parameters: ``"chain:n=30,slip=0.2"``.
+    ``name`` may also carry parameters: ``"chain:n=30,slip=0.2"``; a parameter both there
+    and in ``params`` is an error. The memory the build needs is estimated first
+    (:func:`jepatheory.limits.estimate_env_bytes`) and a build that does not fit raises
+    :class:`~jepatheory.errors.ResourceLimitError` before any array is allocated.
     """
+    from ..limits import check_memory, estimate_env_bytes
+
     if ":" in name:
-        name, rest = name.split(":", 1)
-        params = {**parse_env_params(name, [p for p in rest.split(",") if p]), **params}
+        name, items = split_env_spec(name)
+        inline = parse_env_params(name, items)
+        both = sorted(set(inline) & set(params))
+        if both:
+            k = both[0]
+            raise EnvParameterError(f"{name}: parameter {k!r} given twice ({k}={inline[k]!r} "
+                                    f"in the name and {k}={params[k]!r} separately)")
+        params = {**inline, **params}
     fam = _family(name)
     defaults = fam.params
     for key in params:
@@ -140,4 +194,12 @@ def make_env(name: str = DEFAULT_ENV, **params: Any) -> MDP:
             raise EnvParameterError(f"{name}: unknown parameter {key!r}; "
                                     f"known: {', '.join(defaults)}")
     typed = {k: _convert(name, k, v, defaults[k]) for k, v in params.items()}
+    seed = typed.get("seed", 0)
+    if "seed" in typed and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                            or seed < 0):
+        raise EnvParameterError(f"{name}: parameter seed={seed!r} must be an integer >= 0")
+    need = estimate_env_bytes(name, {**defaults, **typed})
+    if need is not None:
+        shown = ", ".join(f"{k}={v}" for k, v in typed.items() if k != "map")
+        check_memory(need, f"environment {name}" + (f" ({shown})" if shown else ""))
     return fam.build(**typed)

@@ -123,21 +123,45 @@ def grid(width: int = 10, height: int = 10, slip: float = 0.1, gamma: float = 0.
                      dict(family="grid", width=width, height=height, slip=slip))
 
 
+#: map letters: walls, free cells, the goal (a free cell)
+MAP_WALLS, MAP_FREE, MAP_GOAL = "#wW", " .", "G"
+#: most cells a map may have (the map string itself is held in memory already)
+MAP_MAX_CELLS = 10**7
+
+
 def parse_map(text: str) -> tuple[NDArray[np.bool_], tuple[int, int] | None]:
-    """ASCII map: ``#`` or ``w`` walls, anything else free; ``G`` marks the goal; rows are
-    separated by newlines or ``/``."""
+    """ASCII map: ``#`` (or ``w``, ``W``) walls, ``' '`` or ``.`` free cells, exactly one
+    ``G`` the goal; rows are separated by newlines or ``/`` (short rows are padded with
+    walls). Any other letter, no goal or two goals is an error naming it: a typo must not
+    silently become a free cell."""
+    if not isinstance(text, str):
+        raise EnvParameterError(f"rooms: map must be a string, got {type(text).__name__}")
     rows = [r for r in text.replace("/", "\n").split("\n") if r != ""]
     if not rows:
         raise EnvParameterError("rooms: empty map")
     W = max(len(r) for r in rows)
+    if len(rows) * W > MAP_MAX_CELLS:
+        raise EnvParameterError(f"rooms: map of {len(rows)} x {W} cells is larger than "
+                                f"{MAP_MAX_CELLS:.0e} cells")
+    known = MAP_WALLS + MAP_FREE + MAP_GOAL
     free = np.zeros((len(rows), W), dtype=bool)
-    goal = None
+    goals = []
     for i, r in enumerate(rows):
         for j, ch in enumerate(r.ljust(W, "#")):
-            free[i, j] = ch not in "#wW"
-            if ch == "G":
-                goal = (i, j)
-    return free, goal
+            if ch not in known:
+                raise EnvParameterError(
+                    f"rooms: unknown map letter {ch!r} at row {i}, column {j}; known: "
+                    f"'#' 'w' 'W' (wall), ' ' '.' (free), 'G' (goal)")
+            free[i, j] = ch not in MAP_WALLS
+            if ch == MAP_GOAL:
+                goals.append((i, j))
+    if not free.any():
+        raise EnvParameterError("rooms: the map has no free cell")
+    if len(goals) != 1:
+        where = "" if not goals else f" (at {goals[0]} and {goals[1]})"
+        raise EnvParameterError(f"rooms: the map needs exactly one goal 'G', found "
+                                f"{len(goals)}{where}")
+    return free, goals[0]
 
 
 def rooms(map: str = FOUR_ROOMS, slip: float = 1 / 3, gamma: float = 0.9) -> MDP:

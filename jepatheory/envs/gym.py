@@ -70,15 +70,31 @@ def _registered_version(gym: Any, id: str) -> str | None:
 
 
 def gym_env(id: str = "FrozenLake-v1", gamma: float = 0.9, is_slippery: bool = True,
-            map_name: str = "4x4") -> MDP:
+            map_name: str = "4x4", entry_points: bool = False) -> MDP:
     """Make and import a gymnasium toy_text environment by id.
 
     ``is_slippery`` and ``map_name`` apply to ``FrozenLake-v1`` (``FrozenLake8x8-v1`` has its
     own map). A version this gymnasium does not provide (``Taxi-v3`` was retired in favour
     of ``Taxi-v4``) is replaced by the registered version of the same environment, with a
-    warning; the import itself only needs ``unwrapped.P``.
+    warning; the import itself only needs ``unwrapped.P``. Only ids in gymnasium's registry
+    are accepted: an entry point ``MODULE:Env`` imports (runs) ``MODULE`` and needs the
+    explicit ``entry_points=True``.
     """
     gym = require("gymnasium")
+    if not isinstance(id, str):
+        raise EnvParameterError(f"gym: id={id!r} is not a string")
+    if id not in gym.registry and not entry_points:
+        # gymnasium imports MODULE for an id 'MODULE:Env': top-level code of any importable
+        # module would run from a parameter string. Registered ids only, unless opted in.
+        if ":" in id:
+            raise EnvParameterError(
+                f"gym: id={id!r} is a module entry point, not a registered id; importing it "
+                "runs that module's code: pass -p entry_points=true to allow it")
+        if _registered_version(gym, id) is None:
+            known = sorted(k for k in gym.registry if "ALE/" not in k)
+            shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+            raise EnvParameterError(f"gym: {id!r} is not a registered gymnasium id; "
+                                    f"registered: {shown}")
     kwargs: dict[str, Any] = {}
     if id.startswith("FrozenLake"):
         kwargs = dict(is_slippery=bool(is_slippery))

@@ -11,14 +11,19 @@ syntax), walks the tree and builds the SymPy object itself, allowing only
 
 Everything else (attribute access, subscripts, lambdas, comprehensions, keyword
 arguments, strings, names with underscores at both ends, unknown names, exponents larger
-than :data:`MAX_EXPONENT` in absolute value, numeric powers with more than
-:data:`MAX_DIGITS` digits, texts longer than :data:`MAX_LENGTH`, trees
+than :data:`MAX_EXPONENT` in absolute value, exponents of a symbolic base larger than
+:data:`MAX_SYMBOLIC_EXPONENT`, integers with more than :data:`MAX_INT_DIGITS` digits,
+numbers (or numeric subexpressions, evaluated in floating point on the side) that overflow
+a float, such as ``1e999``, ``(10**1000)**9`` or ``exp(exp(exp(100)))``, texts longer than
+:data:`MAX_LENGTH`, more than :data:`MAX_NODES` syntax nodes, trees or parentheses
 deeper than :data:`MAX_DEPTH`) raises :class:`~jepatheory.errors.ExpressionError` naming
-what was rejected.
+what was rejected. These bounds keep both the parser and what is later derived from the
+expression small: a degree-1000 polynomial parses instantly and expands forever.
 """
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
@@ -26,7 +31,8 @@ import sympy as sp
 
 from ..errors import ExpressionError
 
-__all__ = ["FUNCTIONS", "MAX_LENGTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_DEPTH", "parse_expression"]
+__all__ = ["FUNCTIONS", "MAX_LENGTH", "MAX_EXPONENT", "MAX_DIGITS", "MAX_DEPTH",
+           "MAX_SYMBOLIC_EXPONENT", "MAX_INT_DIGITS", "MAX_NODES", "parse_expression"]
 
 #: Functions a user expression may call, by name.
 FUNCTIONS: dict[str, sp.Basic] = {
@@ -40,6 +46,19 @@ MAX_LENGTH = 2000
 MAX_EXPONENT = 1000
 MAX_DIGITS = 10_000
 MAX_DEPTH = 60
+#: largest exponent of a base that holds a symbol (p**32 expands to 33 terms; p**1000
+#: makes every later simplification crawl)
+MAX_SYMBOLIC_EXPONENT = 32
+#: most digits of an integer literal
+MAX_INT_DIGITS = 100
+#: most syntax nodes of one expression
+MAX_NODES = 400
+_TOO_LARGE = "number too large (more than 308 digits: overflows a float)"
+#: float stand-ins of the whitelisted functions, to bound numeric subexpressions
+_FLOAT_FUNCS = {"sqrt": math.sqrt, "exp": math.exp, "log": math.log, "sin": math.sin,
+                "cos": math.cos, "tan": math.tan, "Abs": abs, "abs": abs, "Min": min,
+                "Max": max, "min": min, "max": max, "floor": math.floor,
+                "ceiling": math.ceil}
 
 _BINOPS = {ast.Add: sp.Add, ast.Sub: None, ast.Mult: sp.Mul, ast.Div: None, ast.Pow: None,
            ast.BitXor: None}
@@ -94,16 +113,103 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Basic] | Sequence[sp.Sy
         raise ExpressionError(f"expression is {len(text)} characters long (limit {MAX_LENGTH})")
     names = _symbol_table(symbols)
     funcs = dict(FUNCTIONS if functions is None else functions)
+    depth = deepest = 0
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise ExpressionError(f"expression {_short(text)}: parentheses nested deeper than "
+                              f"{MAX_DEPTH}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"expression {text!r}: syntax error ({exc.msg})") from None
+    except (SyntaxError, MemoryError, RecursionError) as exc:
+        why = getattr(exc, "msg", None) or "too deeply nested"
+        raise ExpressionError(f"expression {_short(text)}: syntax error ({why})") from None
+    count = sum(1 for _ in ast.walk(tree))
+    if count > MAX_NODES:
+        raise ExpressionError(f"expression {_short(text)}: {count} syntax nodes (limit "
+                              f"{MAX_NODES})")
+    _float_of(tree.body, text, {})
     return _build(tree.body, names, funcs, text, 0)
 
 
-def _reject(node: ast.AST, text: str, why: str) -> ExpressionError:
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 60 else text[:40] + "..." + text[-12:])
+
+
+def _float_of(node: ast.AST, text: str, memo: dict[int, float | None]) -> float | None:
+    """The value of a numeric subtree in floating point (None when it holds a symbol or
+    leaves the functions' domain); an overflow is an :class:`ExpressionError`: the number is
+    too large for anything this package derives. Also checks integer literals' digits and
+    exponents (numeric exponents <= :data:`MAX_EXPONENT`, exponents of symbolic bases <=
+    :data:`MAX_SYMBOLIC_EXPONENT`)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    rec = lambda n: _float_of(n, text, memo)  # noqa: E731
+    val: float | None = None
+    try:
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, int) and not isinstance(v, bool):
+                if v.bit_length() > MAX_INT_DIGITS * 3.33:
+                    raise _reject(node, text, f"integer with more than {MAX_INT_DIGITS} "
+                                  "digits", short=True)
+                val = float(v)
+            elif isinstance(v, float):
+                if not math.isfinite(v):
+                    raise _reject(node, text, _TOO_LARGE,
+                                  short=True)
+                val = v
+        elif isinstance(node, ast.Name):
+            val = {"pi": math.pi, "E": math.e}.get(node.id)
+        elif isinstance(node, ast.UnaryOp):
+            o = rec(node.operand)
+            val = None if o is None else (-o if isinstance(node.op, ast.USub) else o)
+        elif isinstance(node, ast.BinOp):
+            a, b = rec(node.left), rec(node.right)
+            if isinstance(node.op, (ast.Pow, ast.BitXor)):
+                if b is not None and abs(b) > MAX_EXPONENT:
+                    raise _reject(node, text, f"exponent larger than {MAX_EXPONENT}")
+                if b is not None and a is None and abs(b) > MAX_SYMBOLIC_EXPONENT:
+                    raise _reject(node, text, "exponent of a symbolic base larger than "
+                                  f"{MAX_SYMBOLIC_EXPONENT}")
+                if a is not None and b is not None:
+                    try:
+                        val = float(a) ** b if a >= 0 or float(b).is_integer() else None
+                    except ZeroDivisionError:
+                        val = None
+                    if isinstance(val, complex):
+                        val = None
+            elif a is not None and b is not None:
+                if isinstance(node.op, ast.Add):
+                    val = a + b
+                elif isinstance(node.op, ast.Sub):
+                    val = a - b
+                elif isinstance(node.op, ast.Mult):
+                    val = a * b
+                elif isinstance(node.op, ast.Div):
+                    val = a / b if b != 0 else None
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            args = [rec(a) for a in node.args]
+            fn = _FLOAT_FUNCS.get(node.func.id)
+            if fn is not None and args and all(a is not None for a in args):
+                try:
+                    val = float(fn(*args))
+                except (ValueError, ZeroDivisionError):
+                    val = None
+    except OverflowError:
+        raise _reject(node, text, _TOO_LARGE, short=True) \
+            from None
+    if val is not None and not math.isfinite(val):
+        raise _reject(node, text, _TOO_LARGE, short=True)
+    memo[key] = val
+    return val
+
+
+def _reject(node: ast.AST, text: str, why: str, short: bool = False) -> ExpressionError:
     piece = ast.get_source_segment(text.strip(), node) or type(node).__name__
-    return ExpressionError(f"expression {text!r}: {why}: {piece!r}")
+    return ExpressionError(f"expression {_short(text)}: {why}: {_short(piece)}")
 
 
 def _build(node: ast.AST, names: dict[str, sp.Basic], funcs: Mapping[str, sp.Basic],
@@ -142,14 +248,7 @@ def _build(node: ast.AST, names: dict[str, sp.Basic], funcs: Mapping[str, sp.Bas
             if b == 0:
                 raise _reject(node, text, "division by zero")
             return a / b
-        # ** or ^ : bound the exponent so that 10**10**10 cannot exhaust memory
-        if b.is_number:
-            bv = sp.Abs(b)
-            if bv.is_finite is False or bool(sp.N(bv) > MAX_EXPONENT):
-                raise _reject(node, text, f"exponent larger than {MAX_EXPONENT}")
-            if a.is_number and a != 0 and abs(float(sp.N(sp.log(sp.Abs(a), 10)))) * \
-                    float(sp.N(bv)) > MAX_DIGITS:
-                raise _reject(node, text, f"power with more than {MAX_DIGITS} digits")
+        # ** or ^ : exponents and magnitudes were bounded by _float_of before building
         return a ** b
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
