@@ -50,6 +50,12 @@ HELP: dict[str, str] = {
     "design": "convex design of a chain on a support graph",
     "relax": "certified bounds on min eps for tied/shared encoders",
     "bench": "speed/accuracy benchmarks (figures and ratios)",
+    "phase": "latent vs input-level over noise x horizon (goal reaching)",
+    "certify": "data-only certified regret bound of a planner (K3)",
+    "select-k": "choose k from data; rules against the measured best k",
+    "falsify": "search for instances where R0 / bound is largest (K5)",
+    "audit": "audit a trained JEPA model: eps, angles, collapse, ladder, "
+             "RankMe/alpha-ReQ/LiDAR",
 }
 
 
@@ -87,10 +93,16 @@ def main(argv: list[str] | None = None) -> int:
     """
     import warnings
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if all(word.startswith("-") for word in argv):  # no command: --help, --version or the
+        parser = build_parser(argv)  # listing; nothing to validate, nothing heavy to load
+        parser.parse_args(argv)
+        parser.print_help()
+        return 0
+
     from ._common import apply_limits, error_message, harden_parser, translate_warnings
     from ._common import user_error_types
 
-    argv = sys.argv[1:] if argv is None else list(argv)
     parser = harden_parser(build_parser(argv))
     from ..errors import OptionValueError
     try:

@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from ..bounds.curves import parse_grid
     mdp, nu = load_env(args)
     n = parse_grid(args.n, "--n")[0]
-    res = plugin_run(CoOccurrence(mdp, nu), n, args.k, args.seed, args.delta)
+    C = CoOccurrence(mdp, nu)
+    res = plugin_run(C, n, args.k, args.seed, args.delta)
     ratios = res.check()
     if args.plot:
         from ..bounds.plots import plot_ladder

@@ -11,7 +11,7 @@ from ..app.spectrum import spectrum_payload, spectrum_rows
 from ..cooccurrence import CoOccurrence
 from ..spectrum import CERTIFICATES, METHODS
 from ._common import (ENV_HELP, K_RULE, HelpFormatter, add_env_args, add_output_args, check_k,
-                      env_info, load_env, print_json, say, write_csv)
+                      load_env, print_json, say, write_csv)
 
 EPILOG = ENV_HELP + """
 examples:

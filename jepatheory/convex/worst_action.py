@@ -48,7 +48,8 @@ from ..cooccurrence import CoOccurrence
 from ..errors import PaperFormError
 from ..paper.per_action import ActionBlock, abar_blocks, check_normalization
 
-__all__ = ["FANTOPE_MAX", "WorstAction", "dual_value", "evaluate_encoder", "worst_action"]
+__all__ = ["FANTOPE_MAX", "WorstAction", "dual_value", "evaluate_encoder", "shared_eps",
+           "worst_action"]
 
 #: The Fantope SDP is solved only up to this many columns (N_R); above it the dual is
 #: evaluated at candidate weights and refined by multiplicative weights.
@@ -103,7 +104,7 @@ def dual_value(G: NDArray, f: NDArray, lam: NDArray, k: int) -> tuple[float, NDA
     return float(lam @ f - top - allowance), U[:, ::-1][:, :k]
 
 
-def _eval_shared(blocks: list[ActionBlock], V: NDArray) -> NDArray:
+def shared_eps(blocks: list[ActionBlock], V: NDArray) -> NDArray:
     """eps_a = ||A_a||^2 - ||A_a V||^2 for an orthonormal V on the shared columns."""
     out = []
     for b in blocks:
@@ -215,7 +216,7 @@ def worst_action(C: CoOccurrence, k: int, normalization: str = "q", solver: str 
             g, V = dual_value(G, f, lam_mw, k)
             if g > best_g:
                 best_g, best_lam = g, lam_mw.copy()
-            e = _eval_shared(blocks, V)
+            e = shared_eps(blocks, V)
             if e.max() < best_mw:
                 best_mw, best_mw_V = float(e.max()), V
             lam_mw = lam_mw * np.exp(eta * (e - e.max()))
@@ -224,7 +225,7 @@ def worst_action(C: CoOccurrence, k: int, normalization: str = "q", solver: str 
             cands["dual best response / weights"] = best_mw_V
         dual, lam = best_g, best_lam
         lower = max(lower, dual)
-    evals = {key: _eval_shared(blocks, V) for key, V in cands.items()}
+    evals = {key: shared_eps(blocks, V) for key, V in cands.items()}
     by, eps_up = min(evals.items(), key=lambda kv: kv[1].max())
     upper = float(eps_up.max())
     checks["lower_le_upper"] = float(upper - lower)

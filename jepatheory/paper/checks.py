@@ -74,7 +74,7 @@ def numeric_p1(seed: int) -> tuple[float, float]:
 def numeric_p2(seed: int, n: int = 8) -> dict[str, float]:
     """Worst margins of the P2 bracket: lower <= upper, lower >= max tail and tail_T,
     random rank-k projections never beat the lower bound, Fantope residuals."""
-    from ..convex.worst_action import _eval_shared, worst_action
+    from ..convex.worst_action import shared_eps, worst_action
     from .per_action import abar_blocks
     rng = np.random.default_rng(seed + 12)
     out = {"lower_minus_upper": -np.inf, "tail_minus_lower": -np.inf,
@@ -89,7 +89,7 @@ def numeric_p2(seed: int, n: int = 8) -> dict[str, float]:
         for _ in range(20):
             V, _r = np.linalg.qr(rng.normal(size=(C.n_right, w.k)))
             out["lower_minus_random"] = max(out["lower_minus_random"],
-                                            w.lower - float(_eval_shared(blocks, V).max()))
+                                            w.lower - float(shared_eps(blocks, V).max()))
         out["primal_residual"] = max(out["primal_residual"],
                                      w.checks.get("primal_residual", 0.0))
         out["gap"] = max(out["gap"], w.relative_gap)

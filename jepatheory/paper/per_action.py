@@ -29,16 +29,18 @@ Proof: ``proofs/P1.md``; symbolic proof: :mod:`jepatheory.symbolic.per_action`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from .._results import Result
-from ..cooccurrence import CoOccurrence
 from ..errors import ActionDataError, PaperFormError, ShapeError
 from ..spectrum import Spectrum, top_singular
+
+if TYPE_CHECKING:  # annotations only: CoOccurrence.per_action delegates here
+    from ..cooccurrence import CoOccurrence
 
 __all__ = [
     "NORMALIZATIONS",
