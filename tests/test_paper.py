@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from jepatheory import CoOccurrence
 from jepatheory.cli import main
-from jepatheory.convex.worst_action import _eval_shared, dual_value, worst_action
+from jepatheory.convex.worst_action import shared_eps, dual_value, worst_action
 from jepatheory.envs import FAMILIES, make_env
 from jepatheory.errors import ActionDataError, OddMDPWarning, PaperFormError
 from jepatheory.mdp import save_mdp
@@ -170,7 +170,7 @@ def test_p2_bracket_is_verified(seed, size, k):
     rng = np.random.default_rng(seed)
     for _ in range(10):
         V, _r = np.linalg.qr(rng.normal(size=(C.n_right, k)))
-        assert float(_eval_shared(blocks, V).max()) >= w.lower - 1e-9
+        assert float(shared_eps(blocks, V).max()) >= w.lower - 1e-9
     if w.relaxation_primal is not None:
         assert w.checks["primal_residual"] <= 1e-9
         assert w.relaxation_primal >= w.relaxation_dual - 1e-9
