@@ -220,7 +220,8 @@ def read_graphml(path: str | Path, gamma: float | None = None) -> MDP:
                 try:
                     val = float(d[attr])
                 except (TypeError, ValueError):
-                    val = float("nan")
+                    raise MDPFileError(f"{path}: edge {u!r} -> {v!r}: {attr}={d[attr]!r} "
+                                       "is not a number") from None
                 if not np.isfinite(val) or val < 0:
                     raise MDPFileError(f"{path}: edge {u!r} -> {v!r} has {attr}={d[attr]!r}; "
                                        f"a {attr} must be finite and >= 0")

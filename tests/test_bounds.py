@@ -269,6 +269,9 @@ FAMILY_ARGS = {
                   "-p", "d_x=4", "--encoder", "linear"],
     "sutton-barto-3.5": [],
     "gym": ["-p", "id=FrozenLake-v1"],
+    "noisy-block": ["-p", "width=3", "-p", "height=2"],
+    "noisy-features": ["-p", "width=3", "-p", "height=2"],
+    "rendered": ["-p", "base=grid:width=3,height=3", "-p", "size=8"],
 }
 
 

@@ -140,7 +140,10 @@ FAMILY_CASES = [("chain", ["n=8"]), ("ring", ["n=8"]), ("grid", ["width=4", "hei
                 ("sbm", ["size=4"]), ("block-mdp", ["latent_width=2", "latent_height=2",
                                                     "obs_per_latent=4"]),
                 ("sutton-barto-3.5", []), ("rooms", []),
-                ("gym", ["id=FrozenLake-v1"])]
+                ("gym", ["id=FrozenLake-v1"]),
+                ("noisy-block", ["width=3", "height=2"]),
+                ("noisy-features", ["width=3", "height=2"]),
+                ("rendered", ["base=grid:width=3,height=3", "size=8"])]
 
 
 def test_family_cases_cover_every_family():
@@ -162,11 +165,11 @@ def test_certify_cli_on_every_family(capsys, family, params):
 
 
 @pytest.mark.parametrize("argv,fragment", [
-    (["--delta", "0"], "--delta = 0.0"), (["--delta", "1.5"], "--delta = 1.5"),
-    (["--delta", "nan"], "--delta = nan"), (["--n", "1"], "n = 1"),
+    (["--delta", "0"], "--delta: '0'"), (["--delta", "1.5"], "--delta: '1.5'"),
+    (["--delta", "nan"], "--delta: 'nan'"), (["--n", "1"], "n = 1"),
     (["--n", "0"], "--n"), (["--n", "abc"], "'abc'"), (["--planner", "foo"], "'foo'"),
-    (["--k", "0"], "--k = 0"), (["--split", "1"], "--split"),
-    (["--n", "10,20"], "one sample size"), (["--support", "0"], "support = 0")])
+    (["--k", "0"], "--k: '0'"), (["--split", "1"], "--split"),
+    (["--n", "10,20"], "one sample size"), (["--support", "0"], "--support: '0'")])
 def test_certify_bad_input_exits_2_with_one_line(capsys, argv, fragment):
     code = main(["certify", "--env", "chain", "-p", "n=5", *argv])
     err = capsys.readouterr().err.strip().splitlines()

@@ -184,7 +184,6 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
     from ..errors import BoundInputError
     mdp, nu = load_env(args)
     ns = parse_grid(args.n, "--n")
-    ks = parse_grid(args.k, "--k")
     if not 0 < args.delta < 1:
         raise BoundInputError(f"--delta {args.delta!r} must be in (0, 1)")
     cost = None
@@ -192,6 +191,11 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
         from ..paper.tradeoff import parse_cost
         cost = parse_cost(args.cost, mdp.n_states, c_max)
     C = CoOccurrence(mdp, nu)
+    if args.k is None:  # the same k rule as the theory form
+        ks = [k for k in parse_grid(DEFAULT_K, "--k") if k <= min(C.n_left, C.n_right)]
+    else:
+        ks = parse_grid(args.k, "--k")
+        check_k(ks, C)
     payload = paper_payload(C, ns, ks, horizon, args.delta, c_max, args.normalization,
                             scan=not args.no_scan)
     payload["env"] = env_info(mdp)

@@ -83,11 +83,12 @@ def run(args: argparse.Namespace) -> int:
     C = CoOccurrence(mdp, nu)
     if args.k is not None:
         check_k([args.k], C)
-    payload = spectrum_payload(C, 16 if args.k is None else args.k, args.method, args.seed,
+    k = min(16, C.n_left, C.n_right) if args.k is None else args.k
+    payload = spectrum_payload(C, k, args.method, args.seed,
                                args.factorization,
                                args.certificate)
     if args.per_action:
-        payload.update(per_action_payload(C, args.k, args.normalization, args.method,
+        payload.update(per_action_payload(C, k, args.normalization, args.method,
                                           args.seed))
     if args.csv:
         write_csv(args.csv, spectrum_rows(payload))

@@ -129,11 +129,13 @@ MAP_WALLS, MAP_FREE, MAP_GOAL = "#wW", " .", "G"
 MAP_MAX_CELLS = 10**7
 
 
-def parse_map(text: str) -> tuple[NDArray[np.bool_], tuple[int, int] | None]:
+def parse_map(text: str, require_goal: bool = True
+              ) -> tuple[NDArray[np.bool_], tuple[int, int] | None]:
     """ASCII map: ``#`` (or ``w``, ``W``) walls, ``' '`` or ``.`` free cells, exactly one
     ``G`` the goal; rows are separated by newlines or ``/`` (short rows are padded with
     walls). Any other letter, no goal or two goals is an error naming it: a typo must not
-    silently become a free cell."""
+    silently become a free cell. ``require_goal=False`` (a layout whose goal is given
+    otherwise): no ``G`` is allowed and the goal returned is None; two are still an error."""
     if not isinstance(text, str):
         raise EnvParameterError(f"rooms: map must be a string, got {type(text).__name__}")
     rows = [r for r in text.replace("/", "\n").split("\n") if r != ""]
@@ -157,6 +159,8 @@ def parse_map(text: str) -> tuple[NDArray[np.bool_], tuple[int, int] | None]:
                 goals.append((i, j))
     if not free.any():
         raise EnvParameterError("rooms: the map has no free cell")
+    if not goals and not require_goal:
+        return free, None
     if len(goals) != 1:
         where = "" if not goals else f" (at {goals[0]} and {goals[1]})"
         raise EnvParameterError(f"rooms: the map needs exactly one goal 'G', found "

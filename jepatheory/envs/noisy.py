@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from ..errors import EnvParameterError
 from ..mdp import MDP
 from ._kernel import check_prob
-from .grids import grid, maze, rooms
+from .grids import from_mask, grid, maze, parse_map
 
 __all__ = ["latent_distances", "noisy_block", "noisy_features"]
 
@@ -48,7 +48,8 @@ def _latent(layout: str, width: int, height: int, seed: int, family: str
     elif layout == "grid":
         lat = grid(width, height, 0.0, 0.9)
     elif "#" in layout or "/" in layout:
-        lat = rooms(layout, 0.0, 0.9)
+        free, g = parse_map(layout, require_goal=False)  # the goal is a family parameter
+        lat = from_mask(free, 0.0, 0.9, g, "rooms", dict(family="rooms", slip=0.0))
     else:
         raise EnvParameterError(f"{family}: layout={layout!r} must be 'maze', 'grid' or an "
                                 "ASCII map ('#' walls, '/' between rows)")
