@@ -136,7 +136,7 @@ class MDP:
         name: str = "mdp",
         meta: dict[str, Any] | None = None,
         warn: bool = True,
-    ) -> "MDP":
+    ) -> MDP:
         """Validate and build an MDP.
 
         ``P`` is a dense array ``(S, A, S)`` or a list of ``A`` sparse ``(S, S)`` matrices;
@@ -164,7 +164,7 @@ class MDP:
         name: str = "mdp",
         meta: dict[str, Any] | None = None,
         warn: bool = True,
-    ) -> "MDP":
+    ) -> MDP:
         """Build from the flat kernel ``P_sa`` of shape ``(N*m, N)`` (row ``s*m + a``)."""
         N, m = int(n_states), int(n_actions)
         if N <= 0 or m <= 0:
@@ -282,7 +282,7 @@ class MDP:
             raise IndexError(f"action {a} out of range [0, {self.n_actions})")
         return sp.csr_array(self.P_sa[a::self.n_actions])
 
-    def replace(self, **changes: Any) -> "MDP":
+    def replace(self, **changes: Any) -> MDP:
         """A validated copy with some fields replaced (e.g. ``gamma``, ``rho0``, ``x``)."""
         kw = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         kw.update(changes)
@@ -367,7 +367,8 @@ def load_mdp(path: str | Path) -> tuple[MDP, NDArray[np.float64] | None]:
     if nu is not None:
         nu = np.asarray(nu, dtype=float)
         if nu.shape != (mdp.n_states, mdp.n_actions):
-            raise ShapeError(f"nu: expected shape ({mdp.n_states}, {mdp.n_actions}), got {nu.shape}")
+            raise ShapeError(f"nu: expected shape ({mdp.n_states}, {mdp.n_actions}), "
+                             f"got {nu.shape}")
         _check_distribution("nu", nu.ravel(), mdp.n_states * mdp.n_actions)
     return mdp, nu
 

@@ -154,8 +154,13 @@ def test_callable_and_protocol_adapters(rooms):
     a = audit(C, e)
     b = audit(C, _Protocol(e.z, e.h, m))
     zt = e.z.reshape(mdp.n_states, m, 5)
-    f = lambda obs: np.argmax(obs, axis=1)
-    g = lambda s, act: zt[s, act]
+
+    def f(obs):
+        return np.argmax(obs, axis=1)
+
+    def g(s, act):
+        return zt[s, act]
+
     c = audit(C, from_callables(f, g, lambda obs: obs @ e.h))
     for other in (b, c):
         assert other.eps == pytest.approx(a.eps, rel=RTOL)

@@ -177,7 +177,8 @@ def eps_per_action(C: CoOccurrence, z: NDArray, h: NDArray) -> NDArray[np.float6
 def _certificate(C: CoOccurrence, ds: Dataset | None, pi_hat: NDArray | None
                  ) -> tuple[Any, str | None]:
     if ds is None:
-        return None, "no data given (pass ds=, or --n on the command line, for the data-only certificate)"
+        return None, ("no data given (pass ds=, or --n on the command line, for the data-only "
+                      "certificate)")
     try:
         mod = importlib.import_module("jepatheory.certify")
     except ImportError:

@@ -24,8 +24,9 @@ The oracle rungs (they need the true P, hence "oracle"):
 
     R_0 \le R_{\rm signed} := R_0 - \text{middle} = \Delta_{\pi^*} - \Delta_{\hat\pi}
         \le R_{\rm exact} := |\Delta_{\pi^*}| + |\Delta_{\hat\pi}| \\
-        \le R_{1,\rm span} := \frac{\gamma}{1-\gamma}\sum_\pi \frac{\mathrm{sp}(V^\pi_{\tilde P})}{2}
-        E_{d^\pi}\|P-\tilde P\|_1 \le R_1 \quad(\mathrm{sp}(V^\pi_{\tilde P}) \le R_{\max}/(1-\gamma)).
+        \le R_{1,\rm span} := \frac{\gamma}{1-\gamma}\sum_\pi
+            \frac{\mathrm{sp}(V^\pi_{\tilde P})}{2} E_{d^\pi}\|P-\tilde P\|_1 \le R_1
+        \quad(\mathrm{sp}(V^\pi_{\tilde P}) \le R_{\max}/(1-\gamma)).
 
 The third step is Hoelder after centring (rows of :math:`P-\tilde P` sum to 0), the last
 the span bound of a stochastic model. The ``slack`` record names the factor each step of

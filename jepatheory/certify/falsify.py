@@ -72,7 +72,8 @@ def _random_instance(rng: np.random.Generator) -> dict[str, Any]:
     return {"P": P, "r": r, "gamma": float(rng.choice(GAMMAS)), "rho0": rho0,
                 "nu": (nu / nu.sum()).reshape(N, m), "k": int(rng.integers(1, N + 1)),
                 "noise": float(rng.choice([0.0, 0.01, 0.1, 0.5])),
-                "n": int(rng.choice([20, 100, 1000, 10000])), "model_seed": int(rng.integers(2**31))}
+                "n": int(rng.choice([20, 100, 1000, 10000])),
+                "model_seed": int(rng.integers(2**31))}
 
 
 def _perturb(inst: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:

@@ -237,7 +237,7 @@ def _iterate(step, V0: NDArray, gamma: float, tol: float, max_iter: int
              ) -> tuple[NDArray, int, float]:
     V, res, it = V0, float("inf"), 0
     stop = tol * (1 - gamma) / gamma if gamma > 0 else float("inf")
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         V_new = step(V)
         res = float(np.max(np.abs(V_new - V))) if V.size else 0.0
         V = V_new

@@ -21,11 +21,12 @@ rung: R0 (measured regret) <= R1 <= R2 <= R3 <= R3w <= R4_T4, R4_T4b (high proba
 side rungs R3_rowmax, R3w_data_free, and the T5 chain of the count model on the same data.
 An ordering violation is an error (exit 2) naming the two rungs.
 
-JSON keys: env, n, k, seed, ladder (R0, R_exact, R1_span, R1, R2, R3, R3w, R4_T4, R4_T4b, R3_rowmax, R3_best,
-R3w_data_free, eps, eps_used, tail_k, C_pi_star, C_pi_hat, D_pi_star, D_pi_hat, min_nu, c,
-trivial_bound, kappa_model, vacuous, ratios, t4, t4b, slack (the named factors of K1),
-R3w_floor, R3w_floor_any, eps_route_can_certify, ...), eps_floor (K2 per environment: floor
-per k, can_certify, k_min, eps_route_can_certify; null above rank 2000), chain (R0, R1, R_weissman,
+JSON keys: env, n, k, seed, ladder (R0, R_exact, R1_span, R1, R2, R3, R3w, R4_T4, R4_T4b,
+R3_rowmax, R3_best, R3w_data_free, eps, eps_used, tail_k, C_pi_star, C_pi_hat, D_pi_star,
+D_pi_hat, min_nu, c, trivial_bound, kappa_model, vacuous, ratios, t4, t4b, slack (the named
+factors of K1), R3w_floor, R3w_floor_any, eps_route_can_certify, ...), eps_floor (K2 per
+environment: floor per k, can_certify, k_min, eps_route_can_certify; null above rank 2000),
+chain (R0, R1, R_weissman,
 R_rows, R_T5, ...), ratios (ladder and chain).
 """
 

@@ -112,7 +112,10 @@ def _floats(text: str, name: str, lo: float, hi: float) -> list[float]:
 def parse_args(args: argparse.Namespace) -> dict[str, Any]:
     """Validated grid of the command (every bad value: one typed error naming it)."""
     base = QUICK if args.quick else DEFAULT
-    get = lambda key: getattr(args, key) if getattr(args, key) is not None else base[key]
+
+    def get(key: str) -> Any:
+        return getattr(args, key) if getattr(args, key) is not None else base[key]
+
     if args.env not in FAMILIES:
         raise ShapeError(f"--env {args.env!r}: use {' or '.join(FAMILIES)}")
     params = parse_env_params(args.env, args.param)

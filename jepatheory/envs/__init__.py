@@ -29,7 +29,8 @@ from .textbook import SB35_OPTIMAL_VALUES, SB35_RANDOM_VALUES, sutton_barto_3_5
 __all__ = [
     "FAMILIES", "Family", "make_env", "parse_env_params", "split_env_spec", "DEFAULT_ENV",
     "chain", "ring", "grid", "four_rooms", "rooms", "maze", "expander", "tree",
-    "random_sparse", "sbm", "block_mdp", "noisy_block", "noisy_features", "sutton_barto_3_5", "gym_env", "from_gymnasium",
+    "random_sparse", "sbm", "block_mdp", "noisy_block", "noisy_features", "sutton_barto_3_5",
+    "gym_env", "from_gymnasium",
     "FOUR_ROOMS", "SB35_RANDOM_VALUES", "SB35_OPTIMAL_VALUES",
     "render_observations", "rendered",
 ]
@@ -154,7 +155,7 @@ def split_env_spec(spec: str) -> tuple[str, list[str]]:
     if rest == "":
         return name, []
     items: list[str] = []
-    for i, part in enumerate(rest.split(",")):
+    for part in rest.split(","):
         if items and items[-1].lstrip().startswith("map=") and "=" not in part:
             items[-1] += "," + part
         else:

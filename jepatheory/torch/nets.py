@@ -141,7 +141,8 @@ class JEPAWorldModel(nn.Module):
 
     @torch.no_grad()
     def update_ema(self, tau: float) -> None:
-        """:math:`\\bar\\theta \\leftarrow \\tau\\bar\\theta + (1-\\tau)\\theta` (target = EMA of f)."""
+        """:math:`\\bar\\theta \\leftarrow \\tau\\bar\\theta + (1-\\tau)\\theta`
+        (the target is the EMA of f)."""
         if self.arch == "tabular" or not self.ema:
             return
         for pt, po in zip(self.h.parameters(), self.f.parameters()):
