@@ -268,6 +268,7 @@ FAMILY_ARGS = {
                   "-p", "d_x=4", "--encoder", "linear"],
     "sutton-barto-3.5": [],
     "gym": ["-p", "id=FrozenLake-v1"],
+    "rendered": ["-p", "base=grid:width=3,height=3", "-p", "size=8", "--encoder", "linear"],
 }
 
 
