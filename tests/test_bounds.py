@@ -271,7 +271,7 @@ FAMILY_ARGS = {
     "gym": ["-p", "id=FrozenLake-v1"],
     "noisy-block": ["-p", "width=3", "-p", "height=2"],
     "noisy-features": ["-p", "width=3", "-p", "height=2"],
-    "rendered": ["-p", "base=grid:width=3,height=3", "-p", "size=8"],
+    "rendered": ["-p", "base=grid:width=3,height=3", "-p", "size=8", "--encoder", "linear"],
 }
 
 
