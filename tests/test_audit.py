@@ -219,3 +219,16 @@ def test_cli_keys_and_refusals(rooms, capsys, tmp_path):
             zf.writestr(f"{name}.npy", data)
     refused(str(bomb), frag="declares")
     refused("os:getcwd", frag="--allow-import")
+
+
+def test_data_certificate_bounds_the_measured_regret():
+    """With data, the audit carries the K3 robust certificate of its planner's policy; it is
+    valid w.p. >= 1 - delta, and on this instance (seeded) it holds: R0 <= upper."""
+    from jepatheory.sampling import sample_transitions
+    C = CoOccurrence(make_env("chain", n=10, slip=0.2))
+    e = truncated_embeddings(C, 3)
+    ds = sample_transitions(C.mdp, C.nu, 20000, 0)
+    a = audit(C, (e.z, e.h), ds=ds)
+    assert a.certificate is not None and a.certificate_reason is None
+    assert a.R0 <= a.certificate.upper + 1e-9
+    assert audit(C, (e.z, e.h)).certificate is None

@@ -24,8 +24,10 @@ With :math:`\Phi = D_\nu^{1/2}Z`, :math:`\Psi = D_q^{1/2}H` on the supports of `
   (:func:`jepatheory.bounds.regret_ladder`; R0 measured exactly by policy evaluation in the
   true MDP), and the measured regret of the planner of choice
   (:func:`jepatheory.sim.planners.plan`);
-* ``certificate``: the data-only certificate (THEORY K3) when data are given and
-  ``jepatheory.certify`` is part of the build, else None with ``certificate_reason``;
+* ``certificate``: the data-only robust certificate (THEORY K3,
+  :func:`jepatheory.certify.robust.robust_certificate` at delta = 0.05, valid for every
+  policy at once) of the planner's policy when data are given, else None with
+  ``certificate_reason``;
 * ``rankme``, ``alpha_req``, ``lidar`` (:mod:`jepatheory.audit.diagnostics`) on the target
   embeddings under q (and ``rankme_z`` on the predictions under nu).
 
@@ -40,7 +42,6 @@ the one cached in ``C``. The per-action spectra (one sparse SVD per action) and 
 """
 from __future__ import annotations
 
-import importlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -68,6 +69,8 @@ __all__ = [
 ]
 
 #: A model singular value (T's scale: sigma_1(T) = 1) at or below this counts as collapsed.
+#: confidence of the data-only certificate (THEORY K3)
+CERTIFICATE_DELTA = 0.05
 COLLAPSE_TOL = 1e-3
 
 
@@ -179,16 +182,11 @@ def _certificate(C: CoOccurrence, ds: Dataset | None, pi_hat: NDArray | None
     if ds is None:
         return None, ("no data given (pass ds=, or --n on the command line, for the data-only "
                       "certificate)")
-    try:
-        mod = importlib.import_module("jepatheory.certify")
-    except ImportError:
-        return None, "jepatheory.certify is not part of this build"
-    fn = getattr(mod, "data_certificate", None)
-    if fn is None:
-        return None, "jepatheory.certify has no data_certificate(C, ds, policy)"
     if pi_hat is None:
         return None, "no planner policy (the ladder was skipped on this size)"
-    return fn(C, ds, pi_hat), None
+    from ..certify.robust import robust_certificate, weissman_sets
+    # K3: valid for every policy at once with probability >= 1 - delta, the planner's included
+    return robust_certificate(weissman_sets(ds, CERTIFICATE_DELTA), C.mdp, pi_hat), None
 
 
 def audit(C: CoOccurrence, model: Any, *, planner: str = "projected",
@@ -288,7 +286,7 @@ def audit(C: CoOccurrence, model: Any, *, planner: str = "projected",
                                   "dense ladder")
         from ..bounds.ladder import regret_ladder
         pi_star = optimal_policy(mdp).policy
-        L = regret_ladder(mdp, None, z, h, C=C, pi_star=pi_star)
+        L = regret_ladder(C, z, h, pi_star=pi_star)
         L.check()
         lad = L.to_dict()
         pi_hat = L.pi_hat

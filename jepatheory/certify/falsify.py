@@ -107,11 +107,11 @@ def _ratio(bound: str, inst: dict[str, Any]) -> tuple[float, dict[str, float]]:
             e = truncated_embeddings(C, k)
             z = e.z + inst["noise"] * rng.standard_normal(e.z.shape)
             h = e.h + inst["noise"] * rng.standard_normal(e.h.shape)
-            lad = regret_ladder(mdp, None, z, h, C=C)
+            lad = regret_ladder(C, z, h)
             inst["z"], inst["h"] = z, h
             top = lad.R3w
         else:
-            run = plugin_run(mdp, inst["nu"], inst["n"], k, inst["model_seed"], 0.05, C=C)
+            run = plugin_run(C, inst["n"], k, inst["model_seed"], 0.05)
             lad = run.ladder
             top = lad.R4_T4b
     R0 = max(lad.R0, 0.0)
