@@ -39,10 +39,13 @@ def test_select_k_cell_is_consistent():
             assert k in r.k_values and r.cost[rule] >= -1e-9    # one-sided: best is minimal
 
 
-def test_paper_hook_returns_a_k_or_a_reason():
+def test_paper_rule_is_the_p6_k_star():
+    """With jepatheory.paper in the build the rule returns the P6 k* of paper_bound."""
+    from jepatheory.paper.tradeoff import paper_bound
     C = CoOccurrence(make_env("chain", n=6))
     k, why = paper_k_star(C, 1000, [1, 2, 4], 0.05)
-    assert (k is None and why) or k in (1, 2, 4)
+    assert k in (1, 2, 4) and "paper_bound" in why
+    assert k == paper_bound(C, 1000, [1, 2, 4], 1, 0.05, scan=False).k_star
 
 
 def test_suite_has_twelve_environments_and_three_sizes():

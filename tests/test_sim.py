@@ -258,3 +258,13 @@ def test_rollout_data_and_its_exact_marginal():
     np.testing.assert_allclose(ds.nu_hat(), nu, atol=0.03)
     res = run_experiment(mdp, nu, k=3, n=ds.n, ds=ds, trainer="erm")
     assert res.flat()["R0"] <= res.flat()["R1"]
+
+
+@pytest.mark.parametrize("name", ["spectral", "jepa", "tied", "collapse"])
+@pytest.mark.parametrize("steps", [0, -5, 2.5])
+def test_gradient_trainers_refuse_a_step_count_below_one(name, steps):
+    """steps = 0 used to end in an UnboundLocalError inside the loop; now a typed error."""
+    mdp = make_env("chain", n=5)
+    ds = sample_transitions(mdp, uniform_nu(mdp), 200, 0)
+    with pytest.raises(ShapeError, match=f"steps = {steps!r}"):
+        train(name, mdp, ds, 2, steps=steps)

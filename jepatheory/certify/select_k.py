@@ -78,11 +78,9 @@ def parse_k_list(text: str | list[int]) -> list[int]:
 
 
 def paper_k_star(C: CoOccurrence, n: int, ks: list[int], delta: float) -> tuple[int | None, str]:
-    """The paper-form k* (P6) if :mod:`jepatheory.paper` provides it, else (None, reason)."""
-    try:
-        from ..paper.tradeoff import paper_bound  # type: ignore[import-not-found]
-    except ImportError as exc:
-        return None, f"jepatheory.paper is not available ({exc.__class__.__name__})"
+    """The paper-form k* (P6: :func:`jepatheory.paper.tradeoff.paper_bound` at horizon 1),
+    or (None, reason) when it cannot be computed on this instance."""
+    from ..paper.tradeoff import paper_bound
     try:
         return (paper_bound(C, int(n), ks, 1, delta, scan=False).k_star,
                 "paper_bound(horizon=1).k_star")

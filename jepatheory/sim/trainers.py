@@ -140,7 +140,10 @@ def spectral_batch_grad(Z: NDArray, H: NDArray) -> tuple[float, NDArray, NDArray
     return loss, gZ, gH
 
 
-def _check_common(ds: Dataset, mdp: MDP, k: int) -> None:
+def _check_common(ds: Dataset, mdp: MDP, k: int, steps: int | None = None) -> None:
+    if steps is not None and (isinstance(steps, bool) or int(steps) != steps or steps < 1):
+        raise ShapeError(f"steps = {steps!r} must be a positive integer (gradient training "
+                         "takes at least one step)")
     if ds.n_states != mdp.n_states or ds.n_actions != mdp.n_actions:
         raise ShapeError(f"dataset is for ({ds.n_states}, {ds.n_actions}) states/actions, "
                          f"the MDP has ({mdp.n_states}, {mdp.n_actions})")
@@ -202,7 +205,7 @@ def train_spectral(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
     (:func:`~jepatheory.model.empirical_loss`) every so many steps; with ``target_loss`` the
     run stops at the first evaluation at or below it (time-to-loss measurements); the
     reported times exclude the evaluations."""
-    _check_common(ds, mdp, k)
+    _check_common(ds, mdp, k, steps)
     if optimizer not in ("lazy", "dense"):
         raise ShapeError(f"optimizer {optimizer!r}: use 'lazy' or 'dense'")
     rng = np.random.default_rng(seed)
@@ -254,7 +257,7 @@ def _ema(target: Encoder, online: Encoder, tau: float) -> None:
 def _l2_family(mdp: MDP, ds: Dataset, k: int, encoder: str, *, name: str, tied: bool,
                reg: float, stop_grad: bool, steps: int, batch: int, lr: float, seed: int,
                tau: float, init_scale: float) -> Trained:
-    _check_common(ds, mdp, k)
+    _check_common(ds, mdp, k, steps)
     rng = np.random.default_rng(seed)
     m = mdp.n_actions
     if tied:
