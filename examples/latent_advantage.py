@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> dict:
         mdp, nu, C = load_problem(spec["env"])
         k_star = {}
         for enc in ["tabular"] + (["linear"] if spec["linear"] else []):
-            bc = bound_curve(mdp, nu, ns=ns, ks=spec["ks"], encoder=enc, C=C, scan=False)
+            bc = bound_curve(C, ns=ns, ks=spec["ks"], encoder=enc, scan=False)
             k_star[enc] = {int(n): bc.k_star_by_n.get(n) for n in ns}
             k_star[enc + "_R4_min"] = {int(n): min(r["R4"] for r in bc.rows if r["n"] == n)
                                        for n in ns}

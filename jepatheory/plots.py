@@ -1,15 +1,21 @@
 """Figures (``plot`` extra: matplotlib, imported lazily)."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._optional import pyplot
 from .mdp import MDP
 
-__all__ = ["plot_spectrum", "plot_graph", "save_figure", "integer_axis", "log_int_axis",
+if TYPE_CHECKING:
+    from .spectrum import Spectrum
+
+__all__ = ["plot_spectrum", "plot_spectrum_values", "plot_graph", "save_figure", "integer_axis",
+           "log_int_axis",
            "readable_log_axis", "note_missing"]
 
 
@@ -69,11 +75,27 @@ def note_missing(fig: Any, missing: list[str]) -> None:
                  ha="left", va="bottom", color="0.3")
 
 
-def plot_spectrum(payload: dict[str, Any], path: str | Path) -> Path:
-    """Singular values and tail_k (from the ``spectrum`` payload) side by side."""
+def plot_spectrum(spectrum: Spectrum, path: str | Path, title: str = "") -> Path:
+    r"""The singular values :math:`\sigma_i(T)` and :math:`\mathrm{tail}_k` of ``spectrum``
+    (``C.spectrum(k)``, THEORY T2) side by side, ``title`` (e.g. the MDP's name) above.
+
+    The older form ``plot_spectrum(payload, path)`` with the ``spectrum`` payload dict still
+    works (deprecated)."""
+    if isinstance(spectrum, dict):
+        warnings.warn("plot_spectrum(payload, path) is deprecated: pass the Spectrum "
+                      "(C.spectrum(k)) and title=", DeprecationWarning, stacklevel=2)
+        return plot_spectrum_values(spectrum["singular_values"], spectrum["tail"], path,
+                                    spectrum.get("env", {}).get("name", ""))
+    return plot_spectrum_values(spectrum.singular_values, spectrum.tail, path, title)
+
+
+def plot_spectrum_values(singular_values: ArrayLike, tail: ArrayLike, path: str | Path,
+                         title: str = "") -> Path:
+    """The figure of :func:`plot_spectrum` from the arrays: ``singular_values`` (i = 1..k)
+    and ``tail`` (k = 0..k)."""
     plt = pyplot()
-    s = np.asarray(payload["singular_values"], dtype=float)
-    tail = np.asarray(payload["tail"], dtype=float)
+    s = np.asarray(singular_values, dtype=float)
+    tail = np.asarray(tail, dtype=float)
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
     ax[0].plot(np.arange(1, s.size + 1), s, "o-", ms=3)
     ax[0].set(xlabel="i", ylabel=r"$\sigma_i(T)$", title="spectrum of T", ylim=(0, 1.05))
@@ -82,8 +104,7 @@ def plot_spectrum(payload: dict[str, Any], path: str | Path) -> Path:
     integer_axis(ax[0])
     integer_axis(ax[1])
     readable_log_axis(ax[1])
-    name = payload.get("env", {}).get("name", "")
-    fig.suptitle(name)
+    fig.suptitle(title)
     return save_figure(fig, path)
 
 

@@ -58,3 +58,26 @@ def test_bench_help_is_the_full_first_paragraph():
     for name in cli_bench.TARGETS:
         mod = importlib.import_module(f"jepatheory.bench.{name}")
         assert cli_bench.HELP[name] == cli_bench.first_paragraph(mod.__doc__, name)
+
+
+def test_envs_listing_loads_no_numpy_or_scipy():
+    code = PROBE.format(argv=["envs"]).replace('("sympy", "cvxpy", "torch", "matplotlib")',
+                                           '("sympy", "cvxpy", "numpy", "scipy")')
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "HEAVY", res.stdout
+
+
+def test_family_defaults_read_from_source_match_the_signatures():
+    import inspect
+
+    from jepatheory.envs import FAMILIES, read_defaults
+
+    for fam in FAMILIES.values():
+        module, func = fam.target.split(":")
+        sig = {p.name: p.default for p in inspect.signature(fam.build).parameters.values()}
+        read = read_defaults(module, func)
+        assert read == sig, fam.name
+        assert [type(v) for v in read.values()] == [type(v) for v in sig.values()], fam.name
+        assert fam.params == sig  # the module is loaded now: the signature itself

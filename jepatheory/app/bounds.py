@@ -13,11 +13,11 @@ __all__ = ["demo_section"]
 
 def demo_section(ctx: Any) -> dict[str, Any]:
     """Bound table over k (T4, T4b, T5, vacuity, k*) and one ladder (T3) on ``ctx.mdp``."""
-    mdp, nu, C = ctx.mdp, ctx.nu, ctx.cooc()
+    C = ctx.cooc()
     rank = min(C.n_left, C.n_right)
     ks = [k for k in (1, 2, 4, 8, 16, 32) if k <= rank] or [1]
     ns = [10**4, 10**6] if ctx.quick else [10**4, 10**6, 10**8]
-    curve = bound_curve(mdp, nu, ns, ks, 0.05, kappa="rescale" if ctx.quick else "auto", C=C,
+    curve = bound_curve(C, ns, ks, 0.05, kappa="rescale" if ctx.quick else "auto",
                         plan=ctx.store.get("plan"))
     ctx.say(f"== Bounds (T3, T4, T4b, T5): c = {curve.c:.4g}, trivial bound R_max/(1-gamma) = "
             f"{curve.trivial_bound:.4g}, C^pi* = {curve.C_pi_star:.4g}, min nu = "

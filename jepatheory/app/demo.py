@@ -91,7 +91,8 @@ def section_spectrum(ctx: DemoContext) -> dict[str, Any]:
     ctx.say(table(spectrum_rows(payload)))
     ctx.say(f"  ||T||_F^2 = {payload['frobenius_sq']:.6g}  (= 1 + chi^2(p || nu x q), F2)")
     from ..plots import plot_spectrum
-    ctx.figure("spectrum.png", lambda p: plot_spectrum(payload, p))
+    from .spectrum import spectrum_of
+    ctx.figure("spectrum.png", lambda p: plot_spectrum(spectrum_of(C, k), p, title=C.mdp.name))
     return {k_: payload[k_] for k_ in ("singular_values", "tail", "frobenius_sq", "residuals",
                                        "method", "certified")}
 

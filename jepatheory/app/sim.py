@@ -59,7 +59,7 @@ def demo_section(ctx: Any) -> dict[str, Any]:
     k_star = None
     try:
         from ..bounds.curves import bound_curve
-        bc = bound_curve(mdp, nu, ns=[n], ks=ks, C=C, scan=False)
+        bc = bound_curve(C, ns=[n], ks=ks, scan=False)
         k_star = bc.k_star_by_n.get(n)
     except Exception as exc:  # noqa: BLE001 - the section still reports the measurements
         ctx.say(f"  (bound curve unavailable: {exc})")

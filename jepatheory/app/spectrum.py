@@ -9,9 +9,19 @@ import numpy as np
 
 from ..cooccurrence import CoOccurrence
 from ..errors import SpectrumWarning
-from ..spectrum import SpectrumOptions, top_singular
+from ..spectrum import Spectrum, SpectrumOptions, top_singular
 
-__all__ = ["spectrum_payload", "spectrum_rows", "demo_section"]
+__all__ = ["spectrum_of", "spectrum_payload", "spectrum_rows", "demo_section"]
+
+
+def spectrum_of(C: CoOccurrence, k: int, method: str = "auto", seed: int = 0,
+                factorization: str = "auto", certificate: str = "auto") -> Spectrum:
+    """The (cached) top-``min(k, rank)`` spectrum of T that :func:`spectrum_payload`
+    reports."""
+    k = min(k, min(C.n_left, C.n_right))
+    return C.spectrum(k, options=SpectrumOptions(method=method, seed=seed,
+                                                 factorization=factorization,
+                                                 certificate=certificate))
 
 
 def spectrum_payload(C: CoOccurrence, k: int, method: str = "auto", seed: int = 0,
@@ -21,9 +31,7 @@ def spectrum_payload(C: CoOccurrence, k: int, method: str = "auto", seed: int = 
     from ..cli._common import env_info
 
     k = min(k, min(C.n_left, C.n_right))
-    s = C.spectrum(k, options=SpectrumOptions(method=method, seed=seed,
-                                              factorization=factorization,
-                                              certificate=certificate))
+    s = spectrum_of(C, k, method, seed, factorization, certificate)
     return dict(env=env_info(C.mdp), k=k, singular_values=s.singular_values,
                 tail=s.tail, frobenius_sq=s.frobenius_sq, n_left=C.n_left, n_right=C.n_right,
                 residuals=s.residuals, max_error=s.max_error, method=s.method,

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     ks = list(range(1, K + 1))
     ns = parse_grid(args.n, "--n")
     curve = stage("bound table + scan", lambda: bound_curve(
-        mdp, None, ns, ks, 0.05, kappa="rescale", C=C, plan=plan, d_star=d_star, variance=pv,
+        C, ns, ks, 0.05, kappa="rescale", plan=plan, d_star=d_star, variance=pv,
         kappa_curve=kap))
     total = time.perf_counter() - t_all
     base_s = stages[2]["seconds"]

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         plan = value_iteration(mdp)
         d_star = occupancy(mdp, plan.policy)
         kap = kappa_rescaled_curve(C, K)
-        return bound_curve(mdp, None, ns, ks, 0.05, kappa="rescale", C=C, plan=plan,
+        return bound_curve(C, ns, ks, 0.05, kappa="rescale", plan=plan,
                            d_star=d_star, variance=plugin_variance(C), kappa_curve=kap)
 
     curve = stage("bound table (theory form)", lambda C=C2: theory_table(C))

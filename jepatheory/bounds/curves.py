@@ -17,6 +17,7 @@ bound is :func:`~jepatheory.bounds.input_level.t5_bound` at delta.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,12 +39,12 @@ from .constants import (
     trivial_bound,
 )
 from .finite_sample import encoder_dimension, t4_bound
-from .input_level import t5_curve
+from .input_level import t5_curve_of
 from .kappa import LOWER_MAX_ENTRIES, kappa_k, kappa_rescaled_curve
 from .plugin import PluginVariance, plugin_constants, plugin_variance, t4b_bound
 
-__all__ = ["BoundCurve", "bound_curve", "Scan", "scan_n", "parse_grid", "KAPPA_METHODS",
-           "DEFAULT_SCAN"]
+__all__ = ["BoundCurve", "bound_curve", "bound_curve_of", "Scan", "scan_n", "parse_grid",
+           "KAPPA_METHODS", "DEFAULT_SCAN"]
 
 KAPPA_METHODS = ("auto", "sdp", "rescale")
 #: n grid of the crossover / vacuity scan: 10^2 .. 10^16, four points per decade.
@@ -174,7 +175,7 @@ def scan_n(C: CoOccurrence, ks: list[int], tails: dict[int, float], kappas: dict
     de = delta / (2 * len(ks))
     A = np.empty((len(n_grid), len(ks)))
     Bb = np.empty_like(A)
-    T5 = np.array([b.bound for b in t5_curve(mdp, C.nu, n_grid, delta, d_star)])
+    T5 = np.array([b.bound for b in t5_curve_of(C, n_grid, delta, d_star)])
     for i, n in enumerate(n_grid):
         rows = _latent(C, tails, kappas, dims, n, de, pv, factor, c)
         A[i] = [r["R4_T4"] for r in rows]
@@ -202,24 +203,44 @@ def scan_n(C: CoOccurrence, ks: list[int], tails: dict[int, float], kappas: dict
                 crossover_n=wins[0] if wins else None, latent_wins=wins, statement=stmt)
 
 
-def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,),
-                ks: ArrayLike = (1, 2, 4, 8, 16), delta: float = 0.05, *,
-                encoder: str = "tabular", kappa: str = "auto", C: CoOccurrence | None = None,
-                plan: PlanResult | None = None, scan: bool = True,
-                d_star: ArrayLike | None = None,
-                variance: PluginVariance | None = None,
-                kappa_curve: ArrayLike | None = None) -> BoundCurve:
-    r"""Every constant of T4, T4b and T5 over the grid ``ns`` x ``ks``; k*(n); vacuity.
+def bound_curve(C: CoOccurrence, /, *args: Any, **kw: Any) -> BoundCurve:
+    r"""``bound_curve(C, ns=(10_000,), ks=(1, 2, 4, 8, 16), delta=0.05, *, encoder=
+    "tabular", kappa="auto", plan=None, scan=True, d_star=None, variance=None,
+    kappa_curve=None)``: see :func:`bound_curve_of`. The older form ``bound_curve(mdp,
+    nu=None, ns, ks, delta, ..., C=None)`` still works (deprecated)."""
+    if isinstance(C, MDP):  # the older form: a given C is used as it is, else C(mdp, nu)
+        warnings.warn("bound_curve(mdp, nu, ...) is deprecated: pass C = CoOccurrence(mdp, "
+                      "nu) first", DeprecationWarning, stacklevel=2)
+        if "nu" in kw:
+            nu = kw.pop("nu")
+        else:
+            nu, args = (args[0], args[1:]) if args else (None, args)
+        given = kw.pop("C", None)
+        return bound_curve_of(CoOccurrence(C, nu) if given is None else given, *args, **kw)
+    if not isinstance(C, CoOccurrence):
+        raise TypeError("bound_curve: the first argument must be a CoOccurrence C (or, "
+                        f"deprecated, an MDP followed by nu), got {type(C).__name__}")
+    return bound_curve_of(C, *args, **kw)
 
-    ``ks`` larger than the rank of T are dropped. ``plan`` is an optimal plan of ``mdp``
+
+def bound_curve_of(C: CoOccurrence, ns: ArrayLike = (10_000,),
+                   ks: ArrayLike = (1, 2, 4, 8, 16), delta: float = 0.05, *,
+                   encoder: str = "tabular", kappa: str = "auto",
+                   plan: PlanResult | None = None, scan: bool = True,
+                   d_star: ArrayLike | None = None,
+                   variance: PluginVariance | None = None,
+                   kappa_curve: ArrayLike | None = None) -> BoundCurve:
+    r"""Every constant of T4, T4b and T5 over the grid ``ns`` x ``ks`` for the MDP ``C.mdp``
+    and data distribution ``C.nu``; k*(n); vacuity (THEORY T4, T4b, T5; ``proofs/T4.md``).
+
+    ``ks`` larger than the rank of T are dropped. ``plan`` is an optimal plan of ``C.mdp``
     (default: policy iteration) and ``d_star`` its occupancy, ``variance`` the plug-in
     variance and ``kappa_curve`` the output of
     :func:`~jepatheory.bounds.kappa.kappa_rescaled_curve` (up to at least ``max(ks)``, used
     by the ``"rescale"`` method), if already computed. ``scan`` adds the crossover/vacuity
     scan over n.
     """
-    if C is None:
-        C = CoOccurrence(mdp, nu)
+    mdp = C.mdp
     if not 0 < delta < 1:
         raise BoundInputError(f"delta = {delta!r} must be in (0, 1)")
     ns = parse_grid(list(ns), "n")
@@ -243,7 +264,7 @@ def bound_curve(mdp: MDP, nu: ArrayLike | None = None, ns: ArrayLike = (10_000,)
     de = delta / (2 * len(ks))
     pv = plugin_variance(C) if variance is None else variance
     rows, t5s, kstar = [], [], {}
-    for n, t5 in zip(ns, t5_curve(mdp, C.nu, ns, delta, d_star)):
+    for n, t5 in zip(ns, t5_curve_of(C, ns, delta, d_star)):
         block = _latent(C, tails, kap, dims, n, de, pv, factor, c)
         t5s.append(dict(n=n, **{k_: v for k_, v in t5.to_dict().items() if k_ != "n"}))
         for r in block:

@@ -28,6 +28,7 @@ THEORY T5; proof: ``proofs/T5.md``.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +46,8 @@ from ..spine import legacy_call
 from .constants import regret_constant, row_factor, scaled, trivial_bound
 from .core import check_n_delta, check_pairs
 
-__all__ = ["weissman_rows", "count_failure", "T5Bound", "t5_bound", "t5_curve", "CountChain",
-           "count_model_chain"]
+__all__ = ["weissman_rows", "count_failure", "T5Bound", "t5_bound", "t5_curve", "t5_curve_of",
+           "CountChain", "count_model_chain"]
 
 
 def successor_sizes(mdp: MDP) -> NDArray[np.int64]:
@@ -176,10 +177,28 @@ def t5_bound_of(C: CoOccurrence, n: int, delta: float,
     return _t5_at(_t5_parts(C.mdp, C.nu, d_star), n, delta)
 
 
-def t5_curve(mdp: MDP, nu: ArrayLike, ns: ArrayLike, delta: float,
-             d_star: ArrayLike | None = None) -> list[T5Bound]:
-    r""":func:`t5_bound` at every n of ``ns``; the n-free parts (successor sizes,
-    :math:`D^{\pi^*}`, ...) are computed once."""
+def t5_curve(C: CoOccurrence, /, *args: Any, **kw: Any) -> list[T5Bound]:
+    r"""``t5_curve(C, ns, delta, d_star=None)``: see :func:`t5_curve_of`. The older form
+    ``t5_curve(mdp, nu, ns, delta, d_star=None)`` still works (deprecated; it builds no C)."""
+    if isinstance(C, MDP):
+        warnings.warn("t5_curve(mdp, nu, ...) is deprecated: pass C = CoOccurrence(mdp, nu) "
+                      "first", DeprecationWarning, stacklevel=2)
+        return _t5_curve(C, *args, **kw)
+    if not isinstance(C, CoOccurrence):
+        raise TypeError("t5_curve: the first argument must be a CoOccurrence C (or, "
+                        f"deprecated, an MDP followed by nu), got {type(C).__name__}")
+    return t5_curve_of(C, *args, **kw)
+
+
+def t5_curve_of(C: CoOccurrence, ns: ArrayLike, delta: float,
+                d_star: ArrayLike | None = None) -> list[T5Bound]:
+    r""":func:`t5_bound` at every n of ``ns`` (THEORY T5); the n-free parts (successor
+    sizes, :math:`D^{\pi^*}`, ...) are computed once."""
+    return _t5_curve(C.mdp, C.nu, ns, delta, d_star)
+
+
+def _t5_curve(mdp: MDP, nu: ArrayLike, ns: ArrayLike, delta: float,
+              d_star: ArrayLike | None = None) -> list[T5Bound]:
     ns = [n.item() if isinstance(n, np.generic) else n for n in np.atleast_1d(ns).tolist()]
     for n in ns:
         check_n_delta(n, delta)

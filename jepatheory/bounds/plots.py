@@ -17,8 +17,9 @@ __all__ = ["plot_spectrum_tail", "plot_bound_vs_k", "plot_ladder"]
 
 def plot_spectrum_tail(curve: Any, path: str | Path) -> Path:
     """Singular values of T and tail_k (from a :class:`~jepatheory.bounds.curves.BoundCurve`)."""
-    from ..plots import plot_spectrum
-    return plot_spectrum(dict(curve.spectrum, env=dict(name=curve.env)), path)
+    from ..plots import plot_spectrum_values
+    return plot_spectrum_values(curve.spectrum["singular_values"], curve.spectrum["tail"], path,
+                                curve.env)
 
 
 def plot_bound_vs_k(curve: Any, path: str | Path) -> Path:

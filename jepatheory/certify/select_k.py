@@ -147,8 +147,7 @@ def select_k(C: CoOccurrence, n: int, ks: list[int], *, seed: int = 0, delta: fl
     chosen: dict[str, int | None] = {}
     reasons: dict[str, str] = {}
     try:
-        curve = bound_curve(mdp, C.nu, [train.n], ks, delta, kappa="rescale", C=C,
-                            scan=False)
+        curve = bound_curve(C, [train.n], ks, delta, kappa="rescale", scan=False)
         chosen["bound"] = curve.k_star
         reasons["bound"] = "argmin_k R4 (T4/T4b, a priori)"
     except Exception as exc:  # noqa: BLE001 - a rule that cannot be evaluated is reported

@@ -19,15 +19,15 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from .._results import to_jsonable
-from ..data import NU_KINDS, make_nu
 from ..envs import DEFAULT_ENV, make_env, parse_env_params
 from ..errors import OutputPathError
-from ..mdp import MDP, load_mdp
+
+if TYPE_CHECKING:  # numpy, SciPy (data, mdp) load with the commands that use them
+    import numpy as np
+
+    from ..mdp import MDP
 
 ENV_HELP = """\
 environment:
@@ -51,6 +51,8 @@ def add_env_args(p: argparse.ArgumentParser, nu: bool = True) -> None:
     g.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="family parameter, repeatable (e.g. -p slip=0.2)")
     if nu:
+        from ..data import NU_KINDS
+
         g.add_argument("--nu", default=None, choices=NU_KINDS,
                        help="data distribution nu (default: the file's nu, else uniform)")
 
@@ -349,6 +351,9 @@ def translate_warnings(command: str) -> Any:
 
 def load_env(args: argparse.Namespace) -> tuple[MDP, np.ndarray]:
     """(mdp, nu) from --env/-p or --mdp, and --nu."""
+    from ..data import make_nu
+    from ..mdp import load_mdp
+
     nu = None
     if getattr(args, "mdp", None):
         if args.param:
@@ -388,17 +393,23 @@ def env_info(mdp: MDP) -> dict[str, Any]:
 
 
 def print_json(obj: Any) -> None:
+    from .._results import to_jsonable
+
     json.dump(to_jsonable(obj), sys.stdout, indent=2)
     sys.stdout.write("\n")
 
 
 def write_json(path: str | Path, obj: Any) -> Path:
+    from .._results import to_jsonable
+
     path = check_output_file(path)
     path.write_text(json.dumps(to_jsonable(obj), indent=2) + "\n")
     return path
 
 
 def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
+    from .._results import to_jsonable
+
     path = check_output_file(path)
     with path.open("w", newline="") as fh:
         if rows:

@@ -144,8 +144,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         ks = parse_grid(args.k, "--k")
         check_k(ks, C)
-    curve = bound_curve(mdp, nu, ns, ks, args.delta, encoder=args.encoder, kappa=args.kappa,
-                        C=C, scan=not args.no_scan)
+    curve = bound_curve(C, ns, ks, args.delta, encoder=args.encoder, kappa=args.kappa,
+                        scan=not args.no_scan)
     payload = bound_payload(curve)
     payload["env"] = env_info(mdp)
     if args.csv:

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._factor import BACKENDS
 from .._results import table
-from ..app.spectrum import spectrum_payload, spectrum_rows
+from ..app.spectrum import spectrum_of, spectrum_payload, spectrum_rows
 from ..cooccurrence import CoOccurrence
 from ..spectrum import CERTIFICATES, METHODS
 from ._common import (ENV_HELP, K_RULE, HelpFormatter, add_env_args, add_output_args, check_k,
@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         write_csv(args.csv, spectrum_rows(payload))
     if args.plot:
         from ..plots import plot_spectrum
-        plot_spectrum(payload, args.plot)
+        plot_spectrum(spectrum_of(C, k, args.method, args.seed, args.factorization,
+                                  args.certificate), args.plot, title=C.mdp.name)
     if args.json:
         print_json(payload)
         return 0

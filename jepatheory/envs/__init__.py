@@ -9,22 +9,45 @@ trade-off. Use a slip, stochastic blocks or rich observations to get one.
 """
 from __future__ import annotations
 
+import ast
+import importlib
 import inspect
 import numbers
+import operator
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EnvParameterError
-from ..mdp import MDP
-from .block import block_mdp
-from .graphs import expander, random_sparse, sbm, tree
-from .grids import FOUR_ROOMS, chain, four_rooms, grid, maze, ring, rooms
-from .gym import from_gymnasium, gym_env
-from .noisy import noisy_block, noisy_features
-from .render import render_observations, rendered
-from .textbook import SB35_OPTIMAL_VALUES, SB35_RANDOM_VALUES, sutton_barto_3_5
+
+if TYPE_CHECKING:
+    from ..mdp import MDP
+
+#: public name -> the family module defining it. The modules (numpy, SciPy) load on first
+#: use (PEP 562), so listing the families (``jepatheory envs``) loads neither.
+_HOME = {
+    "block_mdp": "block",
+    "expander": "graphs", "random_sparse": "graphs", "sbm": "graphs", "tree": "graphs",
+    "FOUR_ROOMS": "grids", "chain": "grids", "four_rooms": "grids", "grid": "grids",
+    "maze": "grids", "ring": "grids", "rooms": "grids",
+    "from_gymnasium": "gym", "gym_env": "gym",
+    "noisy_block": "noisy", "noisy_features": "noisy",
+    "render_observations": "render", "rendered": "render",
+    "SB35_OPTIMAL_VALUES": "textbook", "SB35_RANDOM_VALUES": "textbook",
+    "sutton_barto_3_5": "textbook",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FAMILIES", "Family", "make_env", "parse_env_params", "split_env_spec", "DEFAULT_ENV",
@@ -38,39 +61,100 @@ __all__ = [
 DEFAULT_ENV = "four-rooms"
 
 
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+        ast.Div: operator.truediv}
+
+
+def _literal(node: ast.expr, names: dict[str, Any]) -> Any:
+    """The value of a default written as a literal, a named module constant or arithmetic
+    on them (``1 / 3``); anything else raises ValueError."""
+    if isinstance(node, ast.Name):
+        if node.id in names:
+            return names[node.id]
+        raise ValueError(node.id)
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        left, right = _literal(node.left, names), _literal(node.right, names)
+        if not all(isinstance(v, numbers.Real) for v in (left, right)):
+            raise ValueError(ast.dump(node))
+        return _OPS[type(node.op)](left, right)
+    return ast.literal_eval(node)
+
+
+def read_defaults(module: str, func: str) -> dict[str, Any]:
+    """Parameter name -> default of ``func`` in family module ``module``, read from its source
+    without importing it (the source's numpy and SciPy stay unloaded)."""
+    tree = ast.parse(Path(__file__).with_name(f"{module}.py").read_text(encoding="utf-8"))
+    names: dict[str, Any] = {}
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)):
+            try:
+                names[node.targets[0].id] = _literal(node.value, names)
+            except (ValueError, TypeError, SyntaxError):
+                pass
+        elif isinstance(node, ast.FunctionDef) and node.name == func:
+            a = node.args
+            pos = a.posonlyargs + a.args
+            pos_defaults = [inspect.Parameter.empty] * (len(pos) - len(a.defaults)) \
+                + [_literal(d, names) for d in a.defaults]
+            out = {p.arg: d for p, d in zip(pos, pos_defaults)}
+            out.update({p.arg: inspect.Parameter.empty if d is None else _literal(d, names)
+                        for p, d in zip(a.kwonlyargs, a.kw_defaults)})
+            return out
+    raise ValueError(f"{module}.{func} not found")
+
+
 @dataclass(frozen=True)
 class Family:
     name: str
-    build: Callable[..., MDP]
+    target: str  # "module:function" in this package
     summary: str
     extra: str | None = None
 
     @property
+    def build(self) -> Callable[..., MDP]:
+        """The family's constructor (its module is imported on first use)."""
+        module, func = self.target.split(":")
+        return getattr(importlib.import_module(f".{module}", __name__), func)
+
+    @property
     def params(self) -> dict[str, Any]:
-        """Parameter name -> default."""
+        """Parameter name -> default (read from the source while the module is unloaded)."""
+        module, func = self.target.split(":")
+        if f"{__name__}.{module}" not in sys.modules:
+            try:
+                return read_defaults(module, func)
+            except (OSError, ValueError, SyntaxError):
+                pass  # no source (a byte-code install): import it
         return {p.name: p.default for p in inspect.signature(self.build).parameters.values()}
 
 
 _FAMS = [
-    Family("chain", chain, "path of n states, left/right with slip"),
-    Family("ring", ring, "cycle of n states, two directions with slip"),
-    Family("grid", grid, "open 2-D grid, 4 actions with slip (vectorized to 1e6+ states)"),
-    Family("four-rooms", four_rooms, "Sutton-Precup-Singh four-rooms, 104 states, slip 1/3"),
-    Family("rooms", rooms, "rooms and doors from an ASCII map ('#' walls, 'G' goal, '/' rows)"),
-    Family("maze", maze, "perfect maze (random spanning tree of a grid), 4 actions"),
-    Family("expander", expander, "random regular graph, action i = i-th neighbour"),
-    Family("tree", tree, "complete tree, actions parent/children"),
-    Family("random-sparse", random_sparse, "random successors with Dirichlet probabilities"),
-    Family("sbm", sbm, "stochastic-block clustered MDP (sharp low rank)"),
-    Family("block-mdp", block_mdp, "rich-observation block MDP with features x (D6)"),
-    Family("rendered", rendered, "a grid-like family (base=) observed as small noisy grey "
+    Family("chain", "grids:chain", "path of n states, left/right with slip"),
+    Family("ring", "grids:ring", "cycle of n states, two directions with slip"),
+    Family("grid", "grids:grid",
+           "open 2-D grid, 4 actions with slip (vectorized to 1e6+ states)"),
+    Family("four-rooms", "grids:four_rooms",
+           "Sutton-Precup-Singh four-rooms, 104 states, slip 1/3"),
+    Family("rooms", "grids:rooms",
+           "rooms and doors from an ASCII map ('#' walls, 'G' goal, '/' rows)"),
+    Family("maze", "grids:maze", "perfect maze (random spanning tree of a grid), 4 actions"),
+    Family("expander", "graphs:expander", "random regular graph, action i = i-th neighbour"),
+    Family("tree", "graphs:tree", "complete tree, actions parent/children"),
+    Family("random-sparse", "graphs:random_sparse",
+           "random successors with Dirichlet probabilities"),
+    Family("sbm", "graphs:sbm", "stochastic-block clustered MDP (sharp low rank)"),
+    Family("block-mdp", "block:block_mdp", "rich-observation block MDP with features x (D6)"),
+    Family("rendered", "render:rendered", "a grid-like family (base=) observed as small noisy "
+           "grey "
            "images with distractors (x = flattened pixels; CNN encoders)"),
-    Family("sutton-barto-3.5", sutton_barto_3_5, "textbook 5x5 gridworld, deterministic"),
-    Family("noisy-block", noisy_block, "deterministic latent maze, M noisy emissions, "
+    Family("sutton-barto-3.5", "textbook:sutton_barto_3_5",
+           "textbook 5x5 gridworld, deterministic"),
+    Family("noisy-block", "noisy:noisy_block", "deterministic latent maze, M noisy emissions, "
            "exogenous distractor chain; goal reaching (PE)"),
-    Family("noisy-features", noisy_features, "deterministic latent maze, features e(l) + "
-           "sigma xi, exogenous feature dims; goal reaching (PE)"),
-    Family("gym", gym_env, "gymnasium toy_text import (FrozenLake-v1, CliffWalking-v1, "
+    Family("noisy-features", "noisy:noisy_features", "deterministic latent maze, features "
+           "e(l) + sigma xi, exogenous feature dims; goal reaching (PE)"),
+    Family("gym", "gym:gym_env", "gymnasium toy_text import (FrozenLake-v1, CliffWalking-v1, "
            "Taxi-v3/v4, whichever this gymnasium registers)", extra="gym"),
 ]
 FAMILIES: dict[str, Family] = {f.name: f for f in _FAMS}
