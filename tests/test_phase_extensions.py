@@ -6,7 +6,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
+import jepatheory.phase.run as phase_run
+from jepatheory.errors import MissingExtraWarning
 from jepatheory.phase import phase_cell_cost, phase_cells, run_phase_cell
 from jepatheory.sim.sweep import cell_key
 
@@ -38,8 +41,48 @@ def test_a_cell_gives_the_same_numbers_whatever_the_order():
             assert ra["success"] == rb["success"] and ra["method"] == rb["method"]
 
 
+def test_jepa_mlp_is_a_latent_model_with_its_parameter_count():
+    pytest.importorskip("torch")
+    from jepatheory.phase.models import LATENT_MODELS, MODELS
+    assert "jepa-mlp" in LATENT_MODELS and "jepa-mlp" not in MODELS   # default grid unchanged
+    (cell,) = phase_cells("noisy-block", TINY_PARAMS, [0.5], [1, 3], [300], [4], ["jepa-mlp"],
+                          [0], steps=40)
+    assert cell["steps"] == 40 and cell["k"] == 4
+    res = run_phase_cell(cell)
+    assert res["family_kind"] == "latent" and res["model"] == "jepa-mlp"
+    assert res["params"] > 4 * 3 * 3      # two MLP encoders and a predictor: more than a table
+    for r in res["rows"]:
+        assert 0.0 <= r["success"] <= 1.0 + 1e-12
+        assert r["regret"] >= -1e-9       # the optimum is an upper bound on any policy
+
+
+def test_jepa_mlp_without_torch_is_skipped_with_the_install_message(monkeypatch):
+    monkeypatch.setattr(phase_run, "torch_missing",
+                        lambda: "torch is not installed: install the 'torch' extra")
+    with pytest.warns(MissingExtraWarning, match="jepa-mlp skipped: torch is not installed"):
+        cells = phase_cells("noisy-block", TINY_PARAMS, [0.0], [1], [300], [4],
+                            ["jepa-mlp", "count"], [0])
+    assert [c["model"] for c in cells] == ["count"]
+
+
 def test_default_cells_have_no_planner_key():
     for c in phase_cells("noisy-block", TINY_PARAMS, [0.0], [1], [300], [4],
                          ["jepa-tabular", "count"], [0]):
         assert "planner" not in c
     assert np.isfinite(phase_cell_cost(c))
+
+
+def test_cli_runs_jepa_mlp_when_asked(tmp_path, capsys):
+    pytest.importorskip("torch")
+    import json
+
+    from jepatheory.cli import main
+    code = main(["phase", "--env", "noisy-block", "-p", "width=3", "-p", "height=3",
+                 "--noise", "0", "--horizon", "1,2", "--n", "300", "--k", "4", "--models",
+                 "jepa-mlp,count", "--seeds", "0", "--steps", "20", "--workers", "1",
+                 "--store", str(tmp_path / "m.db"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    mlp = [c for c in out["cells"] if c["model"] == "jepa-mlp"]
+    assert mlp and all(c["params"] > 0 for c in mlp)
+    assert {v["latent_model"] for v in out["verdict"]} == {"jepa-mlp"}

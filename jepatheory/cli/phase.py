@@ -10,7 +10,7 @@ from typing import Any
 from .._results import table
 from ..envs import parse_env_params
 from ..errors import ShapeError
-from ..phase.models import MODELS
+from ..phase.models import ALL_MODELS, MODELS
 from ..phase.run import (
     FAMILIES,
     NOISE_PARAM,
@@ -58,10 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--horizon", default=None, help="planning horizons (default 1,5,10,15,25)")
     g.add_argument("--n", default=None, help="transitions per model (default 3000)")
     g.add_argument("--k", default=None, help="latent dimensions (default 16,32)")
-    g.add_argument("--models", default=None, help=f"comma list of {', '.join(MODELS)}")
+    g.add_argument("--models", default=None, help=f"comma list of {', '.join(ALL_MODELS)} "
+                   f"(default {','.join(MODELS)}; jepa-mlp needs the torch extra)")
     g.add_argument("--seeds", default=None, help="data seeds (default 0-2; --quick 0-1)")
     g.add_argument("--seed", default="0", help="added to every data seed")
-    g.add_argument("--steps", default="1500", help="gradient steps of jepa-linear")
+    g.add_argument("--steps", default="1500", help="gradient steps of jepa-linear and jepa-mlp")
     g.add_argument("--data-horizon", default="20", help="steps per data rollout")
     g.add_argument("--cem-pop", default="64", help="CEM population per start")
     g.add_argument("--cem-iters", default="4", help="CEM rounds")
@@ -126,7 +127,7 @@ def parse_args(args: argparse.Namespace) -> dict[str, Any]:
                "horizons": _ints(get("horizon"), "--horizon", 1, 200),
                "ns": _ints(get("n"), "--n", 2, 10_000_000),
                "ks": _ints(get("k"), "--k", 1, 4096),
-               "models": parse_str_list(get("models"), "--models", MODELS),
+               "models": parse_str_list(get("models"), "--models", ALL_MODELS),
                "seeds": [seed + s for s in parse_int_list(get("seeds"), "--seeds")],
                "steps": _int(args.steps, "--steps", 1, 1_000_000),
                "data_horizon": _int(args.data_horizon, "--data-horizon", 1, 100_000),

@@ -3,7 +3,15 @@ reaching (THEORY PE, P4, D6): finite-horizon planning, exact evaluation, the mod
 data, the store cells and the verdict."""
 from __future__ import annotations
 
-from .models import INPUT_MODELS, LATENT_MODELS, MODELS, PhaseModel, fit_model
+from .models import (
+    ALL_MODELS,
+    INPUT_MODELS,
+    LATENT_MODELS,
+    MODELS,
+    NEURAL_MODELS,
+    PhaseModel,
+    fit_model,
+)
 from .planning import (
                        Rollout,
                        cem_sequences,
@@ -29,11 +37,13 @@ from .run import (
 )
 
 __all__ = [
+                       "ALL_MODELS",
                        "COSTS",
                        "FAMILIES",
                        "INPUT_MODELS",
                        "LATENT_MODELS",
                        "MODELS",
+                       "NEURAL_MODELS",
                        "NOISE_PARAM",
                        "STORE_KIND",
                        "PhaseModel",

@@ -24,15 +24,23 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
 from .._results import to_jsonable
-from ..errors import EnvParameterError, ShapeError
+from ..errors import EnvParameterError, MissingExtraWarning, ShapeError
 from ..mdp import MDP
-from .models import INPUT_MODELS, LATENT_MODELS, MODELS, fit_model
+from .models import (
+    ALL_MODELS,
+    INPUT_MODELS,
+    LATENT_MODELS,
+    TRAINED_MODELS,
+    fit_model,
+    torch_missing,
+)
 from .planning import (
     finite_horizon_dp,
     goal_mask,
@@ -62,7 +70,8 @@ COSTS = ("goal", "distance")
 STORE_KIND = "phase"
 #: Rough seconds of one cell per model at n = 3000, k = 16, noise 0, horizons 1..25 (one
 #: core, measured once); only the order of :func:`phase_cells` depends on them.
-BASE_SECONDS = {"jepa-linear": 1.0, "features": 0.5, "jepa-tabular": 0.35, "count": 0.05}
+BASE_SECONDS = {"jepa-linear": 1.0, "jepa-mlp": 6.0, "features": 0.5, "jepa-tabular": 0.35,
+                "count": 0.05}
 
 
 def build_env(env: str, params: dict[str, Any], noise: float) -> MDP:
@@ -95,8 +104,12 @@ def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons:
     by :func:`phase_cell_cost` so that parallel workers finish together (the cells are
     content-keyed: the order changes no key and no number)."""
     for mdl in models:
-        if mdl not in MODELS:
-            raise ShapeError(f"--models: unknown model {mdl!r}; known: {', '.join(MODELS)}")
+        if mdl not in ALL_MODELS:
+            raise ShapeError(f"--models: unknown model {mdl!r}; known: {', '.join(ALL_MODELS)}")
+    if "jepa-mlp" in models and (msg := torch_missing()) is not None:
+        warnings.warn(f"phase: model jepa-mlp skipped: {msg}", MissingExtraWarning,
+                      stacklevel=2)
+        models = [m for m in models if m != "jepa-mlp"]
     cells, seen = [], set()
     for noise, n, k, mdl, seed in itertools.product(noises, ns, ks, models, seeds):
         kk = int(k) if mdl in LATENT_MODELS else 0
@@ -104,7 +117,7 @@ def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons:
                     "noise": float(noise), "n": int(n), "k": kk, "model": mdl, "trainer": mdl,
                     "seed": int(seed), "horizons": sorted(int(h) for h in horizons),
                     "data_horizon": int(data_horizon), "cem": dict(cem or {}),
-                    "steps": int(steps) if mdl == "jepa-linear" else 0}
+                    "steps": int(steps) if mdl in TRAINED_MODELS else 0}
         key = repr(sorted(cell.items()))
         if key not in seen:
             seen.add(key)
