@@ -86,3 +86,80 @@ def test_cli_runs_jepa_mlp_when_asked(tmp_path, capsys):
     mlp = [c for c in out["cells"] if c["model"] == "jepa-mlp"]
     assert mlp and all(c["params"] > 0 for c in mlp)
     assert {v["latent_model"] for v in out["verdict"]} == {"jepa-mlp"}
+
+
+@pytest.mark.parametrize("env", ["noisy-block:noise=0,width=3,height=3",
+                                 "noisy-block:noise=0,width=4,height=4"])
+def test_mpc_succeeds_wherever_the_open_loop_plan_does_on_an_exact_deterministic_model(env):
+    """Claim (planning module docstring): deterministic MDP, a model exact on the reachable
+    states, exact search -> MPC success >= open-loop success from every start."""
+    from jepatheory.envs import make_env
+    from jepatheory.phase import (
+        exact_sequences,
+        fit_model,
+        goal_mask,
+        mpc_policy,
+        policy_success,
+        sequence_success,
+    )
+    from jepatheory.sim.measure import rollout_dataset
+    mdp = make_env(env)
+    goal = goal_mask(mdp)
+    P = mdp.P_sa.toarray()
+    assert set(np.unique(P)) <= {0.0, 1.0}                       # deterministic
+    ds = rollout_dataset(mdp, 20000, 20, 0)
+    mdl = fit_model(mdp, ds, "count", 1, 0)
+    seen = np.flatnonzero(ds.q_hat() > 0)
+    rows = (seen[:, None] * mdp.n_actions + np.arange(mdp.n_actions)).ravel()
+    np.testing.assert_array_equal(mdl.kernel[rows], P[rows])     # exact where it is reachable
+    starts = np.flatnonzero(mdp.rho0 > 0)
+    for H in range(1, 6):
+        ol = sequence_success(mdp, starts, exact_sequences(mdl.rollout, starts,
+                                                           mdp.n_actions, H), goal)
+        pol, method = mpc_policy(mdl.rollout, goal, mdp.n_actions, H, np.random.default_rng(0))
+        assert method == "mpc-exact"
+        cl = policy_success(mdp, pol, goal)[starts]
+        assert np.all(cl >= ol - 1e-12)     # exact arithmetic on 0/1 probabilities
+
+
+def test_mpc_first_step_is_the_open_loop_first_action_under_exact_search():
+    from jepatheory.envs import make_env
+    from jepatheory.phase import exact_sequences, fit_model, goal_mask, mpc_policy
+    from jepatheory.sim.measure import rollout_dataset
+    mdp = make_env("noisy-block", noise=0.5, width=3, height=3)
+    goal = goal_mask(mdp)
+    mdl = fit_model(mdp, rollout_dataset(mdp, 500, 20, 1), "jepa-tabular", 4, 1)
+    pol, _ = mpc_policy(mdl.rollout, goal, mdp.n_actions, 3, np.random.default_rng(0))
+    states = np.flatnonzero(~goal)
+    np.testing.assert_array_equal(
+        pol[0, states], exact_sequences(mdl.rollout, states, mdp.n_actions, 3)[:, 0])
+    np.testing.assert_array_equal(
+        pol[2, states], exact_sequences(mdl.rollout, states, mdp.n_actions, 1)[:, 0])
+
+
+def test_cli_planner_mpc_adds_distance_mpc_rows_and_keeps_the_open_loop_ones(tmp_path, capsys):
+    import json
+
+    from jepatheory.cli import main
+    base = ["phase", "--env", "noisy-block", "-p", "width=3", "-p", "height=3", "--noise",
+            "0,1", "--horizon", "1,3", "--n", "300", "--k", "4", "--models",
+            "jepa-tabular,count", "--seeds", "0-1", "--workers", "1", "--json"]
+    assert main(base + ["--store", str(tmp_path / "o.db")]) == 0
+    ol = json.loads(capsys.readouterr().out)
+    assert main(base + ["--store", str(tmp_path / "m.db"), "--planner", "mpc"]) == 0
+    mp = json.loads(capsys.readouterr().out)
+    assert {c["cost"] for c in ol["cells"]} == {"goal", "distance"}
+    assert {c["cost"] for c in mp["cells"]} == {"goal", "distance", "distance-mpc"}
+    same = [c for c in mp["cells"] if c["cost"] != "distance-mpc"]
+    key = ("noise", "horizon", "model", "k", "cost", "success", "regret")
+    assert ([[c[k] for k in key] for c in same] == [[c[k] for k in key] for c in ol["cells"]])
+    assert all(c["method"].startswith("mpc-") for c in mp["cells"]
+               if c["cost"] == "distance-mpc")
+
+
+def test_cli_rejects_an_unknown_planner(tmp_path, capsys):
+    from jepatheory.cli import main
+    code = main(["phase", "--quick", "--planner", "closed", "--store", str(tmp_path / "x.db")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "closed" in err[0]

@@ -14,6 +14,7 @@ from ..phase.models import ALL_MODELS, MODELS
 from ..phase.run import (
     FAMILIES,
     NOISE_PARAM,
+    PLANNERS,
     STORE_KIND,
     aggregate,
     build_env,
@@ -27,6 +28,7 @@ from ._common import HelpFormatter, print_json, say
 EPILOG = """
 examples:
   jepatheory phase --quick --store q.db --json
+  jepatheory phase --quick --planner mpc --store q-mpc.db --json
   jepatheory phase --env noisy-block -p M=4 --noise 0,0.25,0.5,1 --horizon 1,5,10,15,25 \\
       --n 3000 --k 16,32 --seeds 0-4 --store block.db --workers 2 --plot figs/
   jepatheory phase --env noisy-features -p distractors=4 -p stickiness=0.9 -p exo_dims=4 \\
@@ -36,7 +38,8 @@ examples:
 noisy-features: sigma >= 0, the feature noise). Costs: 'goal' = exact DP for the true goal
 indicator on each model's kernel; 'distance' = each model's own goal distance (latent:
 ||z_H - z_goal||; input-level: predicted features vs the goal's), exact search for 4^H <=
-1024 sequences, CEM beyond. Success and regret are exact in the true MDP. Interrupt at any
+1024 sequences, CEM beyond; --planner mpc adds 'distance-mpc' (replan after every step, the
+closed loop evaluated exactly). Success and regret are exact in the true MDP. Interrupt at any
 moment and rerun the same command: finished cells are kept.
 """
 
@@ -66,6 +69,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--data-horizon", default="20", help="steps per data rollout")
     g.add_argument("--cem-pop", default="64", help="CEM population per start")
     g.add_argument("--cem-iters", default="4", help="CEM rounds")
+    g.add_argument("--planner", default="open-loop",
+                   help="cost (ii) planner: open-loop (plans per start, the default) or mpc "
+                        "(also receding-horizon MPC, replanning every step: the "
+                        "'distance-mpc' rows)")
     g.add_argument("--quick", action="store_true",
                    help="3 noise x 3 horizons x 4 models x 2 seeds (minutes on 2 cores)")
     g = p.add_argument_group("execution")
@@ -134,6 +141,9 @@ def parse_args(args: argparse.Namespace) -> dict[str, Any]:
                "cem": {"pop": _int(args.cem_pop, "--cem-pop", 2, 100_000),
                         "iters": _int(args.cem_iters, "--cem-iters", 1, 1000)}}
     cfg["cem"]["elite"] = max(2, cfg["cem"]["pop"] // 8)
+    if args.planner not in PLANNERS:
+        raise ShapeError(f"--planner {args.planner!r}: use {' or '.join(PLANNERS)}")
+    cfg["planner"] = args.planner
     cfg["workers"] = None if args.workers is None else _int(args.workers, "--workers", 1, 1024)
     if Path(args.store).is_dir():
         raise ShapeError(f"--store {args.store!r} is a directory")
@@ -147,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = parse_args(args)
     cells = phase_cells(cfg["env"], cfg["params"], cfg["noises"], cfg["horizons"], cfg["ns"],
                         cfg["ks"], cfg["models"], cfg["seeds"], steps=cfg["steps"],
-                        data_horizon=cfg["data_horizon"], cem=cfg["cem"])
+                        data_horizon=cfg["data_horizon"], cem=cfg["cem"],
+                        planner=cfg["planner"])
     summary = run_sweep(cells, args.store, workers=cfg["workers"], scheduler=args.scheduler,
                         fn=run_phase_cell, kind=STORE_KIND)
     keys = {cell_key(c) for c in cells}

@@ -11,7 +11,11 @@ then, for every horizon H and both costs,
   kernel, the time-dependent policy evaluated exactly in the true MDP;
 * cost (ii) ``distance``: open-loop plans per start observation minimizing the model's own
   terminal goal distance (:mod:`jepatheory.phase.models`), by exact search when
-  ``4**H <= exact_max`` and CEM otherwise, evaluated exactly in the true MDP,
+  ``4**H <= exact_max`` and CEM otherwise, evaluated exactly in the true MDP;
+* with ``planner = "mpc"`` (a cell key present only then, so open-loop cells keep their
+  keys) also ``distance-mpc``: the same cost by receding-horizon MPC
+  (:func:`jepatheory.phase.planning.mpc_policy`, replanning after every step, its own
+  random stream), its closed-loop policy evaluated exactly in the true MDP,
 
 success = the rho0-average success probability within H steps, regret = optimal success
 (DP on the truth) minus success. Rows aggregate over seeds (mean, standard error of the
@@ -44,6 +48,7 @@ from .models import (
 from .planning import (
     finite_horizon_dp,
     goal_mask,
+    mpc_policy,
     optimal_success,
     plan_sequences,
     policy_success,
@@ -54,6 +59,7 @@ __all__ = [
     "COSTS",
     "FAMILIES",
     "NOISE_PARAM",
+    "PLANNERS",
     "STORE_KIND",
     "aggregate",
     "build_env",
@@ -67,6 +73,8 @@ FAMILIES = ("noisy-block", "noisy-features")
 #: The family parameter the phase experiment's ``noise`` sets.
 NOISE_PARAM = {"noisy-block": "noise", "noisy-features": "sigma"}
 COSTS = ("goal", "distance")
+#: Cost (ii) planners: ``open-loop`` (the default) or ``mpc`` (adds the ``distance-mpc`` rows).
+PLANNERS = ("open-loop", "mpc")
 STORE_KIND = "phase"
 #: Rough seconds of one cell per model at n = 3000, k = 16, noise 0, horizons 1..25 (one
 #: core, measured once); only the order of :func:`phase_cells` depends on them.
@@ -89,6 +97,8 @@ def phase_cell_cost(cell: dict[str, Any]) -> float:
     """An estimate of a cell's run time in seconds (for scheduling only): the model's
     :data:`BASE_SECONDS` scaled by data size, steps, k, noise and the summed horizons."""
     base = BASE_SECONDS.get(cell["model"], 1.0)
+    if cell.get("planner") == "mpc":
+        base *= 10
     if cell.get("steps"):
         base *= cell["steps"] / 1500
     noise = min(float(cell["noise"]), 1.0)
@@ -98,8 +108,8 @@ def phase_cell_cost(cell: dict[str, Any]) -> float:
 
 def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons: list[int],
                 ns: list[int], ks: list[int], models: list[str], seeds: list[int], *,
-                steps: int = 1500, data_horizon: int = 20, cem: dict | None = None
-                ) -> list[dict[str, Any]]:
+                steps: int = 1500, data_horizon: int = 20, cem: dict | None = None,
+                planner: str = "open-loop") -> list[dict[str, Any]]:
     """The store cells (input-level models ignore k: one cell with ``k = 0``), longest first
     by :func:`phase_cell_cost` so that parallel workers finish together (the cells are
     content-keyed: the order changes no key and no number)."""
@@ -110,6 +120,8 @@ def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons:
         warnings.warn(f"phase: model jepa-mlp skipped: {msg}", MissingExtraWarning,
                       stacklevel=2)
         models = [m for m in models if m != "jepa-mlp"]
+    if planner not in PLANNERS:
+        raise ShapeError(f"--planner {planner!r}: use {' or '.join(PLANNERS)}")
     cells, seen = [], set()
     for noise, n, k, mdl, seed in itertools.product(noises, ns, ks, models, seeds):
         kk = int(k) if mdl in LATENT_MODELS else 0
@@ -118,6 +130,8 @@ def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons:
                     "seed": int(seed), "horizons": sorted(int(h) for h in horizons),
                     "data_horizon": int(data_horizon), "cem": dict(cem or {}),
                     "steps": int(steps) if mdl in TRAINED_MODELS else 0}
+        if planner != "open-loop":
+            cell["planner"] = planner
         key = repr(sorted(cell.items()))
         if key not in seen:
             seen.add(key)
@@ -140,6 +154,8 @@ def run_phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(cell["seed"])
     cem = dict(cell.get("cem") or {})
     exact_max = int(cem.pop("exact_max", 1024))
+    mpc = cell.get("planner") == "mpc"
+    rng_mpc = np.random.default_rng([cell["seed"], 1])   # MPC's own stream: open-loop unchanged
     rows = []
     for H in cell["horizons"]:
         opt = float(mdp.rho0 @ optimal_success(mdp, H, goal))
@@ -156,6 +172,15 @@ def run_phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
         got = float(w @ sequence_success(mdp, starts, seqs, goal))
         rows.append({"horizon": H, "cost": "distance", "method": method, "success": got,
                      "optimal": opt, "regret": opt - got, "plan_ms": ms})
+        if mpc:
+            t = time.perf_counter()
+            pol, method = mpc_policy(mdl.rollout, goal, mdp.n_actions, H, rng_mpc,
+                                     exact_max=exact_max, **cem)
+            calls = H * max(int(np.count_nonzero(~goal)), 1)   # one plan per (t, state)
+            ms = 1e3 * (time.perf_counter() - t) / calls
+            got = float(mdp.rho0 @ policy_success(mdp, pol, goal))
+            rows.append({"horizon": H, "cost": "distance-mpc", "method": method,
+                         "success": got, "optimal": opt, "regret": opt - got, "plan_ms": ms})
     return {"model": mdl.name, "family_kind": mdl.kind, "params": mdl.params, "rows": rows,
             "n_states": mdp.n_states, "n_observed": int(np.count_nonzero(ds.q_hat())),
             "fit_seconds": t_fit, "seconds": time.perf_counter() - t0}
