@@ -163,3 +163,28 @@ def test_cli_rejects_an_unknown_planner(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "closed" in err[0]
+
+
+def test_regret_vs_k_marks_the_paper_form_k_star_of_the_hardest_cell(tmp_path):
+    pytest.importorskip("matplotlib")
+    from jepatheory.cooccurrence import CoOccurrence
+    from jepatheory.paper import paper_bound
+    from jepatheory.phase import aggregate, build_env, paper_k_star, verdict
+    from jepatheory.phase.plots import hardest_k_star, plot_regret_vs_k
+    from jepatheory.sim.sweep import load_results, run_sweep
+    cells = phase_cells("noisy-block", TINY_PARAMS, [0.0, 1.0], [1, 3], [300], [2, 4],
+                        ["jepa-tabular", "count"], [0, 1])
+    store = tmp_path / "k.db"
+    run_sweep(cells, store, workers=1, progress=False, fn=run_phase_cell, kind="phase")
+    rows = aggregate(load_results(store))
+    ver = verdict(rows)
+    got = hardest_k_star(rows, ver, "goal")
+    hard = max((v for v in ver if v["cost"] == "goal"),
+               key=lambda x: (x["input_regret"], x["noise"], x["horizon"]))
+    pb = paper_bound(CoOccurrence(build_env("noisy-block", TINY_PARAMS, hard["noise"])),
+                     hard["n"], [2, 4], hard["horizon"], scan=False)
+    assert got is not None and got["k_star"] == pb.k_star and got["k_star"] in (2, 4)
+    assert got == paper_k_star("noisy-block", TINY_PARAMS, hard["noise"], hard["n"],
+                               hard["horizon"], [2, 4])
+    assert got["vacuous"] == (got["R_T"] >= 1.0)
+    assert plot_regret_vs_k(rows, ver, tmp_path / "k.png", "goal").stat().st_size > 0

@@ -63,6 +63,7 @@ __all__ = [
     "STORE_KIND",
     "aggregate",
     "build_env",
+    "paper_k_star",
     "phase_cell_cost",
     "phase_cells",
     "run_phase_cell",
@@ -91,6 +92,28 @@ def build_env(env: str, params: dict[str, Any], noise: float) -> MDP:
     if NOISE_PARAM[env] in params:
         raise EnvParameterError(f"phase: set {NOISE_PARAM[env]} with --noise, not -p")
     return make_env(env, **{**params, NOISE_PARAM[env]: noise})
+
+
+def paper_k_star(env: str, params: dict[str, Any], noise: float, n: int, horizon: int,
+                 ks: list[int], delta: float = 0.05) -> dict[str, Any] | None:
+    r"""P6's k* for a phase cell: :func:`jepatheory.paper.paper_bound` (``proofs/P6.md``) on
+    the cell's MDP with uniform :math:`\nu` (as ``bound --form paper`` without ``--nu``), at
+    its n, with T = ``horizon``, over ``ks`` (those above rank(T) dropped), c_max = 1:
+    :math:`k^* = \arg\min_k R_T(k)`. Returns ``k_star``, its ``R_T`` and ``vacuous``
+    (:math:`R_T \ge c_{\max}`), or None when no k gives a finite bound."""
+    from ..cooccurrence import CoOccurrence
+    from ..errors import JepaTheoryError
+    from ..paper.tradeoff import paper_bound
+    C = CoOccurrence(build_env(env, params, noise))
+    try:
+        pb = paper_bound(C, int(n), ks, int(horizon), delta, scan=False)
+    except JepaTheoryError:
+        return None
+    if pb.k_star is None:
+        return None
+    row = next(r for r in pb.rows if r["k"] == pb.k_star)
+    return {"k_star": int(pb.k_star), "R_T": float(row["R_T"]), "vacuous": bool(row["vacuous"]),
+            "n": int(n), "horizon": int(horizon), "ks": [r["k"] for r in pb.rows]}
 
 
 def phase_cell_cost(cell: dict[str, Any]) -> float:
