@@ -35,6 +35,7 @@ __all__ = [
     "OutputPathError",
     "SchedulerError",
     "OptionValueError",
+    "MissingExtraWarning",
 ]
 
 
@@ -181,3 +182,8 @@ class SchedulerError(JepaTheoryError, ValueError):
 class OptionValueError(JepaTheoryError):
     """A command-line option got an invalid value (raised while parsing; the message names
     the option and the value). Not a ValueError on purpose: argparse would swallow it."""
+
+
+class MissingExtraWarning(UserWarning):
+    """An optional part was skipped because its extra is not installed; the message names
+    the part and the extra to install."""

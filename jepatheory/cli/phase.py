@@ -10,10 +10,11 @@ from typing import Any
 from .._results import table
 from ..envs import parse_env_params
 from ..errors import ShapeError
-from ..phase.models import MODELS
+from ..phase.models import ALL_MODELS, MODELS
 from ..phase.run import (
     FAMILIES,
     NOISE_PARAM,
+    PLANNERS,
     STORE_KIND,
     aggregate,
     build_env,
@@ -27,6 +28,7 @@ from ._common import HelpFormatter, print_json, say
 EPILOG = """
 examples:
   jepatheory phase --quick --store q.db --json
+  jepatheory phase --quick --planner mpc --store q-mpc.db --json
   jepatheory phase --env noisy-block -p M=4 --noise 0,0.25,0.5,1 --horizon 1,5,10,15,25 \\
       --n 3000 --k 16,32 --seeds 0-4 --store block.db --workers 2 --plot figs/
   jepatheory phase --env noisy-features -p distractors=4 -p stickiness=0.9 -p exo_dims=4 \\
@@ -36,7 +38,8 @@ examples:
 noisy-features: sigma >= 0, the feature noise). Costs: 'goal' = exact DP for the true goal
 indicator on each model's kernel; 'distance' = each model's own goal distance (latent:
 ||z_H - z_goal||; input-level: predicted features vs the goal's), exact search for 4^H <=
-1024 sequences, CEM beyond. Success and regret are exact in the true MDP. Interrupt at any
+1024 sequences, CEM beyond; --planner mpc adds 'distance-mpc' (replan after every step, the
+closed loop evaluated exactly). Success and regret are exact in the true MDP. Interrupt at any
 moment and rerun the same command: finished cells are kept.
 """
 
@@ -58,13 +61,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--horizon", default=None, help="planning horizons (default 1,5,10,15,25)")
     g.add_argument("--n", default=None, help="transitions per model (default 3000)")
     g.add_argument("--k", default=None, help="latent dimensions (default 16,32)")
-    g.add_argument("--models", default=None, help=f"comma list of {', '.join(MODELS)}")
+    g.add_argument("--models", default=None, help=f"comma list of {', '.join(ALL_MODELS)} "
+                   f"(default {','.join(MODELS)}; jepa-mlp needs the torch extra)")
     g.add_argument("--seeds", default=None, help="data seeds (default 0-2; --quick 0-1)")
     g.add_argument("--seed", default="0", help="added to every data seed")
-    g.add_argument("--steps", default="1500", help="gradient steps of jepa-linear")
+    g.add_argument("--steps", default="1500", help="gradient steps of jepa-linear and jepa-mlp")
     g.add_argument("--data-horizon", default="20", help="steps per data rollout")
     g.add_argument("--cem-pop", default="64", help="CEM population per start")
     g.add_argument("--cem-iters", default="4", help="CEM rounds")
+    g.add_argument("--planner", default="open-loop",
+                   help="cost (ii) planner: open-loop (plans per start, the default) or mpc "
+                        "(also receding-horizon MPC, replanning every step: the "
+                        "'distance-mpc' rows)")
     g.add_argument("--quick", action="store_true",
                    help="3 noise x 3 horizons x 4 models x 2 seeds (minutes on 2 cores)")
     g = p.add_argument_group("execution")
@@ -126,13 +134,16 @@ def parse_args(args: argparse.Namespace) -> dict[str, Any]:
                "horizons": _ints(get("horizon"), "--horizon", 1, 200),
                "ns": _ints(get("n"), "--n", 2, 10_000_000),
                "ks": _ints(get("k"), "--k", 1, 4096),
-               "models": parse_str_list(get("models"), "--models", MODELS),
+               "models": parse_str_list(get("models"), "--models", ALL_MODELS),
                "seeds": [seed + s for s in parse_int_list(get("seeds"), "--seeds")],
                "steps": _int(args.steps, "--steps", 1, 1_000_000),
                "data_horizon": _int(args.data_horizon, "--data-horizon", 1, 100_000),
                "cem": {"pop": _int(args.cem_pop, "--cem-pop", 2, 100_000),
                         "iters": _int(args.cem_iters, "--cem-iters", 1, 1000)}}
     cfg["cem"]["elite"] = max(2, cfg["cem"]["pop"] // 8)
+    if args.planner not in PLANNERS:
+        raise ShapeError(f"--planner {args.planner!r}: use {' or '.join(PLANNERS)}")
+    cfg["planner"] = args.planner
     cfg["workers"] = None if args.workers is None else _int(args.workers, "--workers", 1, 1024)
     if Path(args.store).is_dir():
         raise ShapeError(f"--store {args.store!r} is a directory")
@@ -146,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = parse_args(args)
     cells = phase_cells(cfg["env"], cfg["params"], cfg["noises"], cfg["horizons"], cfg["ns"],
                         cfg["ks"], cfg["models"], cfg["seeds"], steps=cfg["steps"],
-                        data_horizon=cfg["data_horizon"], cem=cfg["cem"])
+                        data_horizon=cfg["data_horizon"], cem=cfg["cem"],
+                        planner=cfg["planner"])
     summary = run_sweep(cells, args.store, workers=cfg["workers"], scheduler=args.scheduler,
                         fn=run_phase_cell, kind=STORE_KIND)
     keys = {cell_key(c) for c in cells}

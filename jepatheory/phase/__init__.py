@@ -3,13 +3,22 @@ reaching (THEORY PE, P4, D6): finite-horizon planning, exact evaluation, the mod
 data, the store cells and the verdict."""
 from __future__ import annotations
 
-from .models import INPUT_MODELS, LATENT_MODELS, MODELS, PhaseModel, fit_model
+from .models import (
+    ALL_MODELS,
+    INPUT_MODELS,
+    LATENT_MODELS,
+    MODELS,
+    NEURAL_MODELS,
+    PhaseModel,
+    fit_model,
+)
 from .planning import (
                        Rollout,
                        cem_sequences,
                        exact_sequences,
                        finite_horizon_dp,
                        goal_mask,
+                       mpc_policy,
                        optimal_success,
                        plan_sequences,
                        policy_success,
@@ -19,21 +28,27 @@ from .run import (
                        COSTS,
                        FAMILIES,
                        NOISE_PARAM,
+                       PLANNERS,
                        STORE_KIND,
                        aggregate,
                        build_env,
+                       paper_k_star,
+                       phase_cell_cost,
                        phase_cells,
                        run_phase_cell,
                        verdict,
 )
 
 __all__ = [
+                       "ALL_MODELS",
                        "COSTS",
                        "FAMILIES",
                        "INPUT_MODELS",
                        "LATENT_MODELS",
                        "MODELS",
+                       "NEURAL_MODELS",
                        "NOISE_PARAM",
+                       "PLANNERS",
                        "STORE_KIND",
                        "PhaseModel",
                        "Rollout",
@@ -44,7 +59,10 @@ __all__ = [
                        "finite_horizon_dp",
                        "fit_model",
                        "goal_mask",
+                       "mpc_policy",
                        "optimal_success",
+                       "paper_k_star",
+                       "phase_cell_cost",
                        "phase_cells",
                        "plan_sequences",
                        "policy_success",

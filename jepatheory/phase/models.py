@@ -10,7 +10,10 @@ h over the goal's observations; cost :math:`\|\hat z_H - z_{goal}\|^2`.
 
 * ``jepa-tabular``: exact ERM (truncated SVD of the plug-in T_hat, T4b), a table per
   observation;
-* ``jepa-linear``: minibatch Adam on the spectral loss with linear encoders on the features.
+* ``jepa-linear``: minibatch Adam on the spectral loss with linear encoders on the features;
+* ``jepa-mlp``: the torch backend (:func:`jepatheory.torch.train_torch`, trainer
+  ``spectral``, MLP encoders on the features; the ``torch`` extra). Not in the default grid
+  (:data:`MODELS`); ask for it with ``--models``.
 
 Input-level models, with their own kernels for cost (i) and, for cost (ii), the distance of
 the predicted observation's features to the goal's mean features:
@@ -38,11 +41,29 @@ from ..sim.encoders import features
 from ..sim.trainers import train_erm, train_spectral
 from .planning import Rollout
 
-__all__ = ["INPUT_MODELS", "LATENT_MODELS", "MODELS", "PhaseModel", "fit_model"]
+__all__ = ["ALL_MODELS", "INPUT_MODELS", "LATENT_MODELS", "MODELS", "NEURAL_MODELS",
+           "TRAINED_MODELS", "PhaseModel", "fit_model", "torch_missing"]
 
-LATENT_MODELS = ("jepa-tabular", "jepa-linear")
+#: Models trained with the torch backend (optional: skipped when torch is missing).
+NEURAL_MODELS = ("jepa-mlp",)
+LATENT_MODELS = ("jepa-tabular", "jepa-linear") + NEURAL_MODELS
 INPUT_MODELS = ("count", "features")
-MODELS = LATENT_MODELS + INPUT_MODELS
+#: The default grid's models.
+MODELS = ("jepa-tabular", "jepa-linear") + INPUT_MODELS
+ALL_MODELS = MODELS + NEURAL_MODELS
+#: Models fitted by gradient steps (their cells record ``steps``).
+TRAINED_MODELS = ("jepa-linear",) + NEURAL_MODELS
+
+
+def torch_missing() -> str | None:
+    """None if the torch extra is installed, else its one-line install message."""
+    from .._optional import require
+    from ..errors import MissingExtraError
+    try:
+        require("torch")
+    except MissingExtraError as exc:
+        return str(exc)
+    return None
 
 
 @dataclass(frozen=True)
@@ -152,16 +173,21 @@ def _count_rollout(mdp: MDP, P: NDArray, w_goal: NDArray) -> Rollout:
 
 def fit_model(mdp: MDP, ds: Dataset, name: str, k: int, seed: int = 0, steps: int = 1500
               ) -> PhaseModel:
-    """Fit model ``name`` (one of :data:`MODELS`) on ``ds``; ``k`` and ``steps`` matter
-    for the latent models only."""
-    if name not in MODELS:
-        raise ShapeError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
+    """Fit model ``name`` (one of :data:`ALL_MODELS`) on ``ds``; ``k`` and ``steps`` matter
+    for the latent models only (``jepa-mlp`` raises
+    :class:`~jepatheory.errors.MissingExtraError` without torch)."""
+    if name not in ALL_MODELS:
+        raise ShapeError(f"unknown model {name!r}; known: {', '.join(ALL_MODELS)}")
     N, m = mdp.n_states, mdp.n_actions
     w_goal = goal_weights(mdp, ds)
     q = ds.q_hat()
     if name in LATENT_MODELS:
         if name == "jepa-tabular":
             tr = train_erm(mdp, ds, k)
+        elif name == "jepa-mlp":
+            from ..torch import train_torch   # lazy: the torch extra
+            tr = train_torch("spectral", mdp, ds, k, "mlp", steps=steps, batch=512,
+                             seed=seed)
         else:
             tr = train_spectral(mdp, ds, k, "linear", steps=steps, seed=seed, batch=512)
         z, h = tr.emb.z, tr.emb.h

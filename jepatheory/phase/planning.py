@@ -14,6 +14,16 @@ a first action to a representation ``c`` (``first``), advances it by an action (
 compares it to the goal (``cost``). :func:`plan_sequences` minimizes the terminal cost over
 the ``m**H`` sequences when that is at most ``exact_max`` (exact search) and otherwise by the
 cross-entropy method over independent categorical action distributions per step.
+
+Receding-horizon MPC (:func:`mpc_policy`): at step t in the true state s, plan over the
+remaining ``H - t`` steps with :func:`plan_sequences` and take the plan's first action, then
+observe the next state and replan. The planner's first action depends on (t, s) only (its
+randomness drawn once per (t, s)), so the closed loop is the time-dependent policy
+:math:`\pi_t(s)` = first action of the plan from s over ``H - t`` steps, computed for every
+non-goal state; :func:`policy_success` evaluates it exactly in the true MDP. On a
+deterministic MDP with an exact deterministic model whose cost is zero only at the goal, with
+exact search, MPC succeeds from every start where the open-loop plan does (the open-loop
+plan's tail is a zero-cost candidate at every replanning step).
 """
 from __future__ import annotations
 
@@ -33,6 +43,7 @@ __all__ = [
     "exact_sequences",
     "finite_horizon_dp",
     "goal_mask",
+    "mpc_policy",
     "optimal_success",
     "plan_sequences",
     "policy_success",
@@ -191,3 +202,23 @@ def plan_sequences(ro: Rollout, starts: NDArray[np.int64], m: int, H: int,
     if m ** _check_h(H) <= exact_max:
         return exact_sequences(ro, starts, m, H), "exact"
     return cem_sequences(ro, starts, m, H, rng, **cem_kw), "cem"  # type: ignore[arg-type]
+
+
+def mpc_policy(ro: Rollout, goal: NDArray[np.bool_], m: int, H: int, rng: np.random.Generator,
+               *, exact_max: int = 1024, **cem_kw: object
+               ) -> tuple[NDArray[np.int64], str]:
+    """Receding-horizon MPC as its closed-loop policy ``(H, N)``: ``policy[t, s]`` = the first
+    action of :func:`plan_sequences` from s over ``H - t`` steps (goal states: action 0, they
+    absorb). Returns (policy, method): ``mpc-exact`` when every replanning was exact search,
+    ``mpc-cem`` otherwise."""
+    H = _check_h(H)
+    states = np.flatnonzero(~goal)
+    pol = np.zeros((H, goal.size), dtype=np.int64)
+    cem = False
+    for t in range(H):
+        if states.size:
+            seqs, method = plan_sequences(ro, states, m, H - t, rng, exact_max=exact_max,
+                                          **cem_kw)
+            pol[t, states] = seqs[:, 0]
+            cem = cem or method == "cem"
+    return pol, "mpc-cem" if cem else "mpc-exact"

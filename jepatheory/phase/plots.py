@@ -1,7 +1,7 @@
 """Figures of the phase experiment (``plot`` extra: matplotlib, imported lazily): success and
 regret vs horizon per noise level (best latent vs best input-level, error bars = one standard
 error over seeds), the heat map of latent minus input-level regret over noise x horizon, and
-regret vs k at the hardest cell."""
+regret vs k at the hardest cell with P6's paper-form k* marked."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +13,7 @@ from .._optional import pyplot
 from ..plots import save_figure
 from .models import INPUT_MODELS, LATENT_MODELS
 
-__all__ = ["plot_curves", "plot_heatmap", "plot_regret_vs_k", "plot_all"]
+__all__ = ["hardest_k_star", "plot_curves", "plot_heatmap", "plot_regret_vs_k", "plot_all"]
 
 
 def _int_axis(ax: Any, values: list[int]) -> None:
@@ -83,15 +83,37 @@ def plot_heatmap(verdicts: list[dict], path: str | Path, cost: str, n: int) -> P
     return save_figure(fig, path)
 
 
+def _hardest(verdicts: list[dict], cost: str) -> dict | None:
+    v = [x for x in verdicts if x["cost"] == cost]
+    return max(v, key=lambda x: (x["input_regret"], x["noise"], x["horizon"])) if v else None
+
+
+def hardest_k_star(rows: list[dict], verdicts: list[dict], cost: str) -> dict[str, Any] | None:
+    """P6's paper-form k* at the hardest cell of ``cost`` (the cell of
+    :func:`plot_regret_vs_k`) over the latent k there, or None (no such cell, no k, no
+    finite bound); see :func:`jepatheory.phase.run.paper_k_star`."""
+    from .run import paper_k_star
+    hard = _hardest(verdicts, cost)
+    if hard is None:
+        return None
+    ks = sorted({int(r["k"]) for r in rows if r["cost"] == cost and r["noise"] == hard["noise"]
+                 and r["horizon"] == hard["horizon"] and r["n"] == hard["n"]
+                 and r["model"] in LATENT_MODELS and r["k"] >= 1})
+    if not ks:
+        return None
+    return paper_k_star(hard["env"], hard["env_params"], hard["noise"], hard["n"],
+                        hard["horizon"], ks)
+
+
 def plot_regret_vs_k(rows: list[dict], verdicts: list[dict], path: str | Path, cost: str
                      ) -> Path | None:
     """Regret vs k of every latent model at the hardest cell (the cell whose best input-level
-    regret is largest), the input-level models as horizontal lines. (P6's k* is not drawn:
-    the paper-form bound does not exist in this package yet.)"""
-    v = [x for x in verdicts if x["cost"] == cost]
-    if not v:
+    regret is largest), the input-level models as horizontal lines, and P6's paper-form k*
+    for that cell (:func:`jepatheory.phase.run.paper_k_star`: uniform nu, the cell's n and
+    H, over the plotted k) as a dotted vertical line when a finite bound exists."""
+    hard = _hardest(verdicts, cost)
+    if hard is None:
         return None
-    hard = max(v, key=lambda x: (x["input_regret"], x["noise"], x["horizon"]))
     sel = [r for r in rows if r["cost"] == cost and r["noise"] == hard["noise"]
            and r["horizon"] == hard["horizon"] and r["n"] == hard["n"]]
     plt = pyplot()
@@ -108,6 +130,11 @@ def plot_regret_vs_k(rows: list[dict], verdicts: list[dict], path: str | Path, c
         for r in sel:
             if r["model"] == mdl:
                 ax.axhline(r["regret"], color=f"C{i + 3}", ls="--", label=f"{mdl} (input)")
+    ks_star = hardest_k_star(rows, verdicts, cost)
+    if ks_star is not None:
+        ax.axvline(ks_star["k_star"], color="k", ls=":",
+                   label=f"P6 k* = {ks_star['k_star']} (paper form, R_T = "
+                         f"{ks_star['R_T']:.3g}{', vacuous' if ks_star['vacuous'] else ''})")
     if ks:
         _int_axis(ax, ks)
     ax.set(xlabel="latent dimension k", ylabel="regret",

@@ -11,7 +11,11 @@ then, for every horizon H and both costs,
   kernel, the time-dependent policy evaluated exactly in the true MDP;
 * cost (ii) ``distance``: open-loop plans per start observation minimizing the model's own
   terminal goal distance (:mod:`jepatheory.phase.models`), by exact search when
-  ``4**H <= exact_max`` and CEM otherwise, evaluated exactly in the true MDP,
+  ``4**H <= exact_max`` and CEM otherwise, evaluated exactly in the true MDP;
+* with ``planner = "mpc"`` (a cell key present only then, so open-loop cells keep their
+  keys) also ``distance-mpc``: the same cost by receding-horizon MPC
+  (:func:`jepatheory.phase.planning.mpc_policy`, replanning after every step, its own
+  random stream), its closed-loop policy evaluated exactly in the true MDP,
 
 success = the rho0-average success probability within H steps, regret = optimal success
 (DP on the truth) minus success. Rows aggregate over seeds (mean, standard error of the
@@ -24,18 +28,27 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 
 from .._results import to_jsonable
-from ..errors import EnvParameterError, ShapeError
+from ..errors import EnvParameterError, MissingExtraWarning, ShapeError
 from ..mdp import MDP
-from .models import INPUT_MODELS, LATENT_MODELS, MODELS, fit_model
+from .models import (
+    ALL_MODELS,
+    INPUT_MODELS,
+    LATENT_MODELS,
+    TRAINED_MODELS,
+    fit_model,
+    torch_missing,
+)
 from .planning import (
     finite_horizon_dp,
     goal_mask,
+    mpc_policy,
     optimal_success,
     plan_sequences,
     policy_success,
@@ -46,9 +59,12 @@ __all__ = [
     "COSTS",
     "FAMILIES",
     "NOISE_PARAM",
+    "PLANNERS",
     "STORE_KIND",
     "aggregate",
     "build_env",
+    "paper_k_star",
+    "phase_cell_cost",
     "phase_cells",
     "run_phase_cell",
     "verdict",
@@ -58,7 +74,13 @@ FAMILIES = ("noisy-block", "noisy-features")
 #: The family parameter the phase experiment's ``noise`` sets.
 NOISE_PARAM = {"noisy-block": "noise", "noisy-features": "sigma"}
 COSTS = ("goal", "distance")
+#: Cost (ii) planners: ``open-loop`` (the default) or ``mpc`` (adds the ``distance-mpc`` rows).
+PLANNERS = ("open-loop", "mpc")
 STORE_KIND = "phase"
+#: Rough seconds of one cell per model at n = 3000, k = 16, noise 0, horizons 1..25 (one
+#: core, measured once); only the order of :func:`phase_cells` depends on them.
+BASE_SECONDS = {"jepa-linear": 1.0, "jepa-mlp": 6.0, "features": 0.5, "jepa-tabular": 0.35,
+                "count": 0.05}
 
 
 def build_env(env: str, params: dict[str, Any], noise: float) -> MDP:
@@ -72,14 +94,57 @@ def build_env(env: str, params: dict[str, Any], noise: float) -> MDP:
     return make_env(env, **{**params, NOISE_PARAM[env]: noise})
 
 
+def paper_k_star(env: str, params: dict[str, Any], noise: float, n: int, horizon: int,
+                 ks: list[int], delta: float = 0.05) -> dict[str, Any] | None:
+    r"""P6's k* for a phase cell: :func:`jepatheory.paper.paper_bound` (``proofs/P6.md``) on
+    the cell's MDP with uniform :math:`\nu` (as ``bound --form paper`` without ``--nu``), at
+    its n, with T = ``horizon``, over ``ks`` (those above rank(T) dropped), c_max = 1:
+    :math:`k^* = \arg\min_k R_T(k)`. Returns ``k_star``, its ``R_T`` and ``vacuous``
+    (:math:`R_T \ge c_{\max}`), or None when no k gives a finite bound."""
+    from ..cooccurrence import CoOccurrence
+    from ..errors import JepaTheoryError
+    from ..paper.tradeoff import paper_bound
+    C = CoOccurrence(build_env(env, params, noise))
+    try:
+        pb = paper_bound(C, int(n), ks, int(horizon), delta, scan=False)
+    except JepaTheoryError:
+        return None
+    if pb.k_star is None:
+        return None
+    row = next(r for r in pb.rows if r["k"] == pb.k_star)
+    return {"k_star": int(pb.k_star), "R_T": float(row["R_T"]), "vacuous": bool(row["vacuous"]),
+            "n": int(n), "horizon": int(horizon), "ks": [r["k"] for r in pb.rows]}
+
+
+def phase_cell_cost(cell: dict[str, Any]) -> float:
+    """An estimate of a cell's run time in seconds (for scheduling only): the model's
+    :data:`BASE_SECONDS` scaled by data size, steps, k, noise and the summed horizons."""
+    base = BASE_SECONDS.get(cell["model"], 1.0)
+    if cell.get("planner") == "mpc":
+        base *= 10
+    if cell.get("steps"):
+        base *= cell["steps"] / 1500
+    noise = min(float(cell["noise"]), 1.0)
+    return (base * (cell["n"] / 3000) ** 0.5 * (1 + max(cell["k"], 16) / 32) * (1 + 2 * noise)
+            * sum(cell["horizons"]) / 56)
+
+
 def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons: list[int],
                 ns: list[int], ks: list[int], models: list[str], seeds: list[int], *,
-                steps: int = 1500, data_horizon: int = 20, cem: dict | None = None
-                ) -> list[dict[str, Any]]:
-    """The store cells (input-level models ignore k: one cell with ``k = 0``)."""
+                steps: int = 1500, data_horizon: int = 20, cem: dict | None = None,
+                planner: str = "open-loop") -> list[dict[str, Any]]:
+    """The store cells (input-level models ignore k: one cell with ``k = 0``), longest first
+    by :func:`phase_cell_cost` so that parallel workers finish together (the cells are
+    content-keyed: the order changes no key and no number)."""
     for mdl in models:
-        if mdl not in MODELS:
-            raise ShapeError(f"--models: unknown model {mdl!r}; known: {', '.join(MODELS)}")
+        if mdl not in ALL_MODELS:
+            raise ShapeError(f"--models: unknown model {mdl!r}; known: {', '.join(ALL_MODELS)}")
+    if "jepa-mlp" in models and (msg := torch_missing()) is not None:
+        warnings.warn(f"phase: model jepa-mlp skipped: {msg}", MissingExtraWarning,
+                      stacklevel=2)
+        models = [m for m in models if m != "jepa-mlp"]
+    if planner not in PLANNERS:
+        raise ShapeError(f"--planner {planner!r}: use {' or '.join(PLANNERS)}")
     cells, seen = [], set()
     for noise, n, k, mdl, seed in itertools.product(noises, ns, ks, models, seeds):
         kk = int(k) if mdl in LATENT_MODELS else 0
@@ -87,12 +152,14 @@ def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons:
                     "noise": float(noise), "n": int(n), "k": kk, "model": mdl, "trainer": mdl,
                     "seed": int(seed), "horizons": sorted(int(h) for h in horizons),
                     "data_horizon": int(data_horizon), "cem": dict(cem or {}),
-                    "steps": int(steps) if mdl == "jepa-linear" else 0}
+                    "steps": int(steps) if mdl in TRAINED_MODELS else 0}
+        if planner != "open-loop":
+            cell["planner"] = planner
         key = repr(sorted(cell.items()))
         if key not in seen:
             seen.add(key)
             cells.append(cell)
-    return cells
+    return sorted(cells, key=phase_cell_cost, reverse=True)   # stable among equal costs
 
 
 def run_phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +177,8 @@ def run_phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(cell["seed"])
     cem = dict(cell.get("cem") or {})
     exact_max = int(cem.pop("exact_max", 1024))
+    mpc = cell.get("planner") == "mpc"
+    rng_mpc = np.random.default_rng([cell["seed"], 1])   # MPC's own stream: open-loop unchanged
     rows = []
     for H in cell["horizons"]:
         opt = float(mdp.rho0 @ optimal_success(mdp, H, goal))
@@ -126,6 +195,15 @@ def run_phase_cell(cell: dict[str, Any]) -> dict[str, Any]:
         got = float(w @ sequence_success(mdp, starts, seqs, goal))
         rows.append({"horizon": H, "cost": "distance", "method": method, "success": got,
                      "optimal": opt, "regret": opt - got, "plan_ms": ms})
+        if mpc:
+            t = time.perf_counter()
+            pol, method = mpc_policy(mdl.rollout, goal, mdp.n_actions, H, rng_mpc,
+                                     exact_max=exact_max, **cem)
+            calls = H * max(int(np.count_nonzero(~goal)), 1)   # one plan per (t, state)
+            ms = 1e3 * (time.perf_counter() - t) / calls
+            got = float(mdp.rho0 @ policy_success(mdp, pol, goal))
+            rows.append({"horizon": H, "cost": "distance-mpc", "method": method,
+                         "success": got, "optimal": opt, "regret": opt - got, "plan_ms": ms})
     return {"model": mdl.name, "family_kind": mdl.kind, "params": mdl.params, "rows": rows,
             "n_states": mdp.n_states, "n_observed": int(np.count_nonzero(ds.q_hat())),
             "fit_seconds": t_fit, "seconds": time.perf_counter() - t0}
