@@ -384,6 +384,7 @@ def inspect_npz(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]
     whose shape disagrees with the member's size, or a total (times the working copies of
     :meth:`MDP.from_arrays`) that does not fit in memory (a zip bomb:
     :class:`~jepatheory.errors.ResourceLimitError`). Returns name -> (shape, dtype)."""
+    from ._npz import npy_header
     from .limits import check_memory, estimate_npz_member_bytes, format_bytes
 
     path = Path(path)
@@ -400,17 +401,11 @@ def inspect_npz(path: str | Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]
                 if not info.filename.endswith(".npy"):
                     raise MDPFileError(f"{path}: member {info.filename!r} is not an .npy "
                                        "array")
-                with zf.open(info) as fh:
-                    try:
-                        version = np.lib.format.read_magic(fh)
-                        if version == (1, 0):
-                            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-                        else:
-                            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-                    except ValueError as exc:
-                        raise MDPFileError(f"{path}: member {name!r} has no valid .npy header "
-                                           f"({exc})") from None
-                    header = fh.tell()
+                try:
+                    shape, dtype, header = npy_header(zf, info)
+                except ValueError as exc:
+                    raise MDPFileError(f"{path}: member {name!r} has no valid .npy header "
+                                       f"({exc})") from None
                 if dtype.hasobject or not (np.issubdtype(dtype, np.number)
                                            or dtype.kind == "b"):
                     raise MDPFileError(f"{path}: array {name!r} has non-numeric dtype {dtype}")

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .._npz import npy_header
 from ..errors import ModelInputError
 from ..mdp import MDP
 from ..model import Embeddings
@@ -37,16 +38,11 @@ MAX_K = 65_536
 
 
 def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype]:
-    with zf.open(info) as fh:
-        try:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        except (ValueError, OSError) as exc:
-            raise ModelInputError(f"{info.filename}: not a .npy array ({exc})") from exc
-    return tuple(shape), dtype
+    try:
+        shape, dtype, _end = npy_header(zf, info)
+    except (ValueError, OSError) as exc:
+        raise ModelInputError(f"{info.filename}: not a .npy array ({exc})") from exc
+    return shape, dtype
 
 
 def load_npz_model(path: str | os.PathLike, mdp: MDP) -> Embeddings:
