@@ -10,14 +10,13 @@ baseline measured in the same run). Targets: <= 120 s and <= 8 GiB at N = 10^6.
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import time
 
 import numpy as np
 
 from .._factor import pardiso_available
 from .._results import table
+from .stages import Stages, peak_gib
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -28,9 +27,6 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slip", type=float, default=0.1, help="grid slip")
     p.add_argument("--quick", action="store_true", help="200 x 200 grid, k up to 16")
 
-
-def _peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB (Linux)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,16 +42,10 @@ def run(args: argparse.Namespace) -> int:
     W, H, K = args.width, args.height, args.k
     if args.quick:
         W, H, K = 200, 200, 16
-    stages: list[dict] = []
+    stage = Stages()
+    stages = stage.rows
     t_all = time.perf_counter()
 
-    def stage(name: str, fn):  # noqa: ANN001, ANN202
-        t0 = time.perf_counter()
-        out = fn()
-        stages.append(dict(stage=name, seconds=time.perf_counter() - t0, peak_GiB=_peak_gib()))
-        print(f"  {name}: {stages[-1]['seconds']:.2f} s, peak {stages[-1]['peak_GiB']:.2f} GiB",
-              file=sys.stderr, flush=True)
-        return out
 
     mdp = stage("grid", lambda: grid(W, H, slip=args.slip))
     C = stage("T", lambda: CoOccurrence(mdp))
@@ -81,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
     rows_k = [r for r in curve.rows if r["n"] == ns[-1] and r["k"] in (1, 2, 4, 8, 16, 32, 64)]
     payload = dict(n_states=mdp.n_states, n_actions=mdp.n_actions, nnz_T=int(C.T.nnz), K=K,
                    total_seconds=total, seconds_without_spectrum=total - spec_s,
-                   spectrum_seconds=spec_s, peak_GiB=_peak_gib(), target_seconds=120,
-                   target_GiB=8, within_target=bool(total <= 120 and _peak_gib() <= 8),
+                   spectrum_seconds=spec_s, peak_GiB=peak_gib(), target_seconds=120,
+                   target_GiB=8, within_target=bool(total <= 120 and peak_gib() <= 8),
                    stages=stages, spectrum_method=spec.method, certified=spec.certified,
                    certificate_by=spec.certificate.by if spec.method != "dense" else None,
                    failure_probability=spec.certificate.failure_probability,
@@ -100,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"grid {W} x {H}: N = {mdp.n_states}, m = 4, nnz(T) = {C.T.nnz}; k up to {K}")
     print(table(stages, ["stage", "seconds", "x_baseline", "peak_GiB"]))
-    print(f"total {total:.1f} s (target 120 s), peak {_peak_gib():.2f} GiB (target 8 GiB): "
+    print(f"total {total:.1f} s (target 120 s), peak {peak_gib():.2f} GiB (target 8 GiB): "
           f"{'within' if payload['within_target'] else 'OUTSIDE'} target; without the "
           f"spectrum {total - spec_s:.1f} s")
     print(f"spectrum: {spec.method}, certified={spec.certified} (by "

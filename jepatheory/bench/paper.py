@@ -16,11 +16,9 @@ Stages (each on a freshly built T, so no cache is shared between the compared pi
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
-import time
 
 from .._results import table
+from .stages import Stages, peak_gib
 
 
 def add_args(p: argparse.ArgumentParser) -> None:
@@ -32,9 +30,6 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slip", type=float, default=0.1, help="grid slip")
     p.add_argument("--quick", action="store_true", help="12 x 12 grid, k up to 4")
 
-
-def _peak_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,15 +51,9 @@ def run(args: argparse.Namespace) -> int:
             raise PaperFormError(f"{name} {v} must be >= 1")
     ns = parse_grid(args.n, "--n")
     ks = list(range(1, K + 1))
-    stages: list[dict] = []
+    stage = Stages()
+    stages = stage.rows
 
-    def stage(name: str, fn):  # noqa: ANN001, ANN202
-        t0 = time.perf_counter()
-        out = fn()
-        stages.append(dict(stage=name, seconds=time.perf_counter() - t0, peak_GiB=_peak_gib()))
-        print(f"  {name}: {stages[-1]['seconds']:.2f} s, peak {stages[-1]['peak_GiB']:.2f} GiB",
-              file=sys.stderr, flush=True)
-        return out
 
     mdp = stage("grid", lambda: grid(W, H, slip=args.slip))
     C1 = stage("T (for the spectra)", lambda: CoOccurrence(mdp))
@@ -97,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                    paper_seconds=pb.seconds, k_star=pb.k_star,
                    vacuous_everywhere=all(r["vacuous"] for r in pb.rows),
                    tail_max_K=pb.rows[-1]["tail_max"], tail_T_K=pb.rows[-1]["tail_T"],
-                   peak_GiB=_peak_gib(), theory_k_star=curve.k_star)
+                   peak_GiB=peak_gib(), theory_k_star=curve.k_star)
     if args.json:
         print_json(payload)
         return 0
@@ -109,5 +98,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"paper-form table / theory-form table = {r_table:.2f} (target <= 1.2: "
           f"{'met' if r_table <= 1.2 else 'NOT met'}); paper-form stages {pb.seconds}")
     print(f"k* = {pb.k_star}; vacuous at every k: {payload['vacuous_everywhere']}; "
-          f"peak {_peak_gib():.2f} GiB")
+          f"peak {peak_gib():.2f} GiB")
     return 0
