@@ -309,6 +309,7 @@ def test_bench_phase_quick_json(capsys):
     assert main(["bench", "phase", "--quick", "--json", "--repeats", "1"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["grid"]["cells"] == 8 and out["grid"]["speedup"] > 0
+    assert out["grid"]["speedup_vs_pool"] > 0 and out["grid"]["errors_1_worker_pool"] == 0
     assert {r["model"] for r in out["cem_vs_dp"]} == {"jepa-tabular", "count", "features"}
     assert all(r["cem_ms_per_call"] > 0 and r["dp_ms_all_states"] > 0
                for r in out["cem_vs_dp"])

@@ -41,6 +41,28 @@ def test_a_cell_gives_the_same_numbers_whatever_the_order():
             assert ra["success"] == rb["success"] and ra["method"] == rb["method"]
 
 
+@pytest.mark.parametrize("workers, in_process", [(2, None), (1, False)])
+def test_one_and_two_workers_store_the_same_cells(tmp_path, workers, in_process):
+    from jepatheory.sim.sweep import load_results, run_sweep
+    cells = phase_cells("noisy-block", TINY_PARAMS, [0.0, 1.0], [1, 4], [300], [4],
+                        ["jepa-tabular", "jepa-linear", "count", "features"], [0])
+
+    def numbers(path):
+        out = {}
+        for r in load_results(path):
+            rows = r["rows"]
+            out[cell_key(r["cell"])] = [(x["horizon"], x["cost"], x["method"], x["success"],
+                                        x["regret"]) for x in rows]
+        return out
+    base = tmp_path / "one.db"
+    run_sweep(cells, base, workers=1, progress=False, fn=run_phase_cell, kind="phase")
+    other = tmp_path / "other.db"
+    s = run_sweep(cells, other, workers=workers, progress=False, fn=run_phase_cell,
+                  kind="phase", in_process=in_process)
+    assert s.ran == len(cells) and not s.errors and s.scheduler.startswith(f"local x{workers}")
+    assert numbers(other) == numbers(base) and len(numbers(base)) == len(cells)
+
+
 def test_jepa_mlp_is_a_latent_model_with_its_parameter_count():
     pytest.importorskip("torch")
     from jepatheory.phase.models import LATENT_MODELS, MODELS

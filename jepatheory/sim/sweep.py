@@ -359,7 +359,8 @@ def _restore(cell: dict[str, Any]) -> dict[str, Any]:
 
 def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | None = None,
               scheduler: str | None = None, progress: bool | None = None,
-              fn: Any = None, kind: str = "sweep") -> SweepSummary:
+              fn: Any = None, kind: str = "sweep", in_process: bool | None = None
+              ) -> SweepSummary:
     """Run the cells not yet in ``store`` (see the module docstring). ``workers`` processes
     locally (default: all cores; 1 runs in this process), or the Dask scheduler at
     ``scheduler`` (an address such as ``tcp://host:8786``). ``fn`` computes one cell (a
@@ -368,7 +369,9 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
     (:func:`jepatheory._threads.blas_threads_for_children`), so a script calling this with
     ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard. Cells another live
     run has claimed are left to it (counted in ``leased_elsewhere``). ``kind``: the store's
-    tag (a store of another kind is refused)."""
+    tag (a store of another kind is refused). ``in_process``: None (default) runs one
+    worker in this process; False spawns even a single worker (the same code path and BLAS
+    setting as ``workers > 1``, the baseline for a fair speedup)."""
     t0 = time.perf_counter()
     if scheduler:
         check_scheduler_address(scheduler)
@@ -404,8 +407,9 @@ def run_sweep(cells: list[dict[str, Any]], store: str | Path, *, workers: int | 
                 _run_dask(todo, scheduler, record, claim, fn)
                 mode = f"dask {scheduler}"
             else:
-                mode = f"local x{w}"
-                if w == 1 or len(todo) <= 1:
+                solo = w == 1 if in_process is None else bool(in_process)
+                mode = f"local x{w}" + ("" if solo or w > 1 else " spawned")
+                if solo or len(todo) <= 1:
                     for c in todo:
                         if claim(c):
                             record(c, *_guarded(c, fn))
