@@ -38,8 +38,7 @@ environment:
 """
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    pass
+from ._help import HelpFormatter  # noqa: E402,F401  (re-exported: every parser's formatter)
 
 
 def add_env_args(p: argparse.ArgumentParser, nu: bool = True) -> None:

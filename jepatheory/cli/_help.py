@@ -5,7 +5,18 @@ import argparse
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Raw description and epilog (examples keep their layout), defaults in option help."""
+    """Raw description and epilog (examples keep their layout), defaults in option help.
+
+    A default is shown only where it says something: not for ``None``, ``False``, an empty
+    list, nor where the help text already names it (``default ...``).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if default is None or default is False or default == [] or "default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def chosen(argv: list[str], names: object) -> str | None:
