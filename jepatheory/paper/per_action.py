@@ -216,7 +216,8 @@ def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = 
             k=kk, singular_values=s.singular_values, residuals=s.residuals, tail=s.tail,
             frobenius_sq=s.frobenius_sq, certified=s.certified, method=s.method,
             certificate_by="dense" if s.method == "dense" else
-            s.certificate.get("check", {}).get("by"), _spectrum=s))
+            (s.certificate.check or {}).get("by"),
+            _spectrum=s))
     return PerAction(normalization=normalization, k=int(k), actions=out,
                      seconds=time.perf_counter() - t0, blocks=blocks)
 
