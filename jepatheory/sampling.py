@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,13 +90,44 @@ def sample_next(mdp: MDP, pairs: NDArray[np.int64], rng: np.random.Generator
     return P.indices[pos].astype(np.int64)
 
 
-def sample_transitions(mdp: MDP, nu: ArrayLike, n: int, seed: int | np.random.Generator = 0
-                       ) -> Dataset:
-    """``n`` i.i.d. transitions from ``nu(s,a) P(s'|s,a)`` (seeded, vectorized)."""
-    if int(n) != n or n < 1:
+def sample_transitions(C: CoOccurrence | MDP, *args: Any, **kw: Any) -> Dataset:
+    """``n`` i.i.d. transitions from ``nu(s,a) P(s'|s,a)`` (seeded, vectorized).
+
+    Two forms, the same draws: ``sample_transitions(C, n, seed=0)`` (nu = ``C.nu``, already
+    validated) and ``sample_transitions(mdp, nu, n, seed=0)`` (nu validated here; kept, not
+    deprecated, because sampling needs no T and building C at N = 1e6 costs T).
+
+    >>> from jepatheory.data import uniform_nu
+    >>> from jepatheory.envs import chain
+    >>> mdp = chain(5, 0.1)
+    >>> a = sample_transitions(CoOccurrence(mdp), 50, 3)
+    >>> b = sample_transitions(mdp, uniform_nu(mdp), 50, seed=3)
+    >>> bool((a.s2 == b.s2).all())
+    True
+    """
+    if isinstance(C, CoOccurrence):
+        mdp, nu_arr, names = C.mdp, C.nu, ("n", "seed")
+    elif isinstance(C, MDP):
+        mdp, nu_arr, names = C, None, ("nu", "n", "seed")
+    else:
+        raise TypeError("sample_transitions: the first argument must be a CoOccurrence C "
+                        f"or an MDP (followed by nu), got {type(C).__name__}")
+    if len(args) > len(names):
+        raise TypeError(f"sample_transitions: at most {len(names) + 1} positional arguments")
+    bound = dict(zip(names, args))
+    for key, value in kw.items():
+        if key not in names or key in bound:
+            raise TypeError(f"sample_transitions: unexpected or repeated argument {key!r}")
+        bound[key] = value
+    if "n" not in bound or (nu_arr is None and "nu" not in bound):
+        raise TypeError(f"sample_transitions: missing argument(s) "
+                        f"{', '.join(k for k in names[:-1] if k not in bound)}")
+    n, seed = bound["n"], bound.get("seed", 0)
+    if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) \
+            or int(n) != n or n < 1:
         raise MDPError(f"sample_transitions: n = {n!r} must be a positive integer")
     rng = np.random.default_rng(seed)
-    nu_flat = validate_nu(mdp, nu).ravel()
+    nu_flat = (validate_nu(mdp, bound["nu"]) if nu_arr is None else nu_arr).ravel()
     cdf = np.cumsum(nu_flat)
     pairs = np.searchsorted(cdf, rng.random(int(n)) * cdf[-1], side="right")
     pairs = np.minimum(pairs, nu_flat.size - 1)

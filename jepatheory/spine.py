@@ -17,7 +17,25 @@ from .data import validate_nu
 from .errors import DistributionError, ShapeError
 from .mdp import MDP
 
-__all__ = ["legacy_call", "cooccurrence_of"]
+__all__ = ["legacy_call", "cooccurrence_of", "mdp_of"]
+
+
+def mdp_of(name: str, C: CoOccurrence | MDP) -> MDP:
+    """The MDP of a function that needs only the MDP (its shapes, features, P), not nu or
+    T: the trainers and the samplers take ``C`` first like everything else, and also a
+    bare MDP (no deprecation: building C would cost T for nothing).
+
+    >>> from jepatheory.envs import chain
+    >>> mdp = chain(4, 0.1)
+    >>> mdp_of("f", CoOccurrence(mdp)) is mdp, mdp_of("f", mdp) is mdp
+    (True, True)
+    """
+    if isinstance(C, CoOccurrence):
+        return C.mdp
+    if isinstance(C, MDP):
+        return C
+    raise TypeError(f"{name}: the first argument must be a CoOccurrence C or an MDP, "
+                    f"got {type(C).__name__}")
 
 
 def cooccurrence_of(mdp: MDP, nu: Any, C: CoOccurrence | None) -> CoOccurrence:

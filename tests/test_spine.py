@@ -2,6 +2,7 @@
 record that still reads (and exports) as the mapping it was."""
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -103,3 +104,56 @@ def test_measurement_typed_views_match_its_dicts():
     assert m.trainer == "erm" and m.eps == m.metrics["eps"]
     assert m.rungs == {r: m.metrics[r] for r in RUNG_KEYS}
     assert set(m.to_dict()) == {"config", "metrics", "ladder", "log"}
+
+
+def test_sdp_certificates_share_one_check_record():
+    from jepatheory.bounds.kappa import kappa_k
+    from jepatheory.certificates import KappaCertificate, SDPCheck
+    from jepatheory.convex import fantope_max, relax
+    from jepatheory.convex.design import fastest_mixing
+    from jepatheory.envs import make_env
+
+    C = CoOccurrence(make_env("random-sparse", n=6, actions=2, branching=3, seed=1))
+    S = np.random.default_rng(0).normal(size=(5, 5))
+    fan = fantope_max(S + S.T, 2)
+    rel = relax(C, 2, "shared", seed=0)
+    mix = fastest_mixing(nx.cycle_graph(6))
+    kap = kappa_k(C, 2, sdp=True)
+    for cert, lower, upper in ((fan, fan.primal, fan.dual), (rel, rel.lower, rel.upper),
+                               (mix, mix.lower, mix.slem), (kap, kap.lower, kap.value)):
+        chk = cert.check
+        assert isinstance(chk, SDPCheck)
+        assert chk.verified == getattr(cert, "verified", chk.verified)
+        assert (chk.lower, chk.upper) == (lower, upper)
+        assert chk.lower <= chk.upper + 1e-7 and set(chk.to_dict()) == {
+            "solver", "status", "lower", "upper", "gap", "verified", "seconds"}
+        assert "check" not in cert.to_dict()  # a view: the exported object is unchanged
+    assert isinstance(kap.certificate, KappaCertificate) and kap.check.verified
+    d = kap.to_dict()["certificate"]
+    assert list(d) == ["t", "sqrt_t", "verified_from_cholesky", "lower_le_value"]
+    assert kap.certificate["t"] == d["t"] and "t" in kap.certificate
+    skipped = kappa_k(C, 2, sdp=False)
+    assert list(skipped.to_dict()["certificate"]) == ["lower_le_value"]
+    assert kappa_k(C, 0).to_dict()["certificate"] == {} and not kappa_k(C, 0).certificate
+
+
+def test_trainers_and_sampler_take_c_first_with_the_same_draws():
+    from jepatheory.envs import chain
+    from jepatheory.sampling import sample_transitions
+    from jepatheory.sim.trainers import train
+
+    mdp = chain(6, 0.2)
+    C = CoOccurrence(mdp)
+    a = sample_transitions(C, 300, 4)
+    b = sample_transitions(mdp, C.nu, 300, seed=4)
+    assert all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("s", "a", "s2"))
+    for name in ("erm", "spectral", "jepa"):
+        x = train(name, C, a, 2, steps=40, seed=1)
+        y = train(name, mdp, a, 2, steps=40, seed=1)
+        assert np.array_equal(x.emb.z, y.emb.z) and np.array_equal(x.emb.h, y.emb.h)
+    with pytest.raises(TypeError, match="CoOccurrence C or an MDP"):
+        train("erm", "chain", a, 2)
+    with pytest.raises(TypeError, match="sample_transitions"):
+        sample_transitions("chain", 10)
+    with pytest.raises(TypeError, match="missing"):
+        sample_transitions(mdp, n=10)

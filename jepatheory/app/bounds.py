@@ -2,16 +2,19 @@
 environment, and the regret ladder of one plug-in run with the T5 chain."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._results import table
 from ..bounds.curves import bound_curve
 from ..bounds.ladder import plugin_run
 
+if TYPE_CHECKING:  # the context is built in demo.py, which imports this module
+    from .demo import DemoContext
+
 __all__ = ["demo_section"]
 
 
-def demo_section(ctx: Any) -> dict[str, Any]:
+def demo_section(ctx: DemoContext) -> dict[str, Any]:
     """Bound table over k (T4, T4b, T5, vacuity, k*) and one ladder (T3) on ``ctx.mdp``."""
     C = ctx.cooc()
     rank = min(C.n_left, C.n_right)

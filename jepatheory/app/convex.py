@@ -2,7 +2,7 @@
 mixing design."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -11,10 +11,13 @@ from ..closed_forms import path_fastest_mixing_slem
 from ..convex.design import fastest_mixing
 from ..convex.relax import relax
 
+if TYPE_CHECKING:  # the context is built in demo.py, which imports this module
+    from .demo import DemoContext
+
 __all__ = ["relax_section", "design_section"]
 
 
-def relax_section(ctx: Any) -> dict[str, Any]:
+def relax_section(ctx: DemoContext) -> dict[str, Any]:
     """Demo: T6 certificates at k = 2 on the demo environment (free and tied):
     tail_k <= lower <= min eps_arch <= upper, verified."""
     C = ctx.cooc()
@@ -31,7 +34,7 @@ def relax_section(ctx: Any) -> dict[str, Any]:
     return dict(certificates=rows)
 
 
-def design_section(ctx: Any) -> dict[str, Any]:
+def design_section(ctx: DemoContext) -> dict[str, Any]:
     """Demo: fastest mixing on a path (closed form cos(pi/n)) and on a grid, certified."""
     rows = []
     for name, G, exact in [("path-12", nx.path_graph(12), path_fastest_mixing_slem(12)),

@@ -2,20 +2,23 @@
 regret against the bound and the ladder (THEORY D3, D4, T3)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._results import table
 from ..sampling import sample_transitions
 from ..sim.measure import DENSE_MODEL_MAX, run_experiment
 
+if TYPE_CHECKING:  # the context is built in demo.py, which imports this module
+    from .demo import DemoContext
+
 __all__ = ["demo_section"]
 
 
-def demo_section(ctx: Any) -> dict[str, Any]:
+def demo_section(ctx: DemoContext) -> dict[str, Any]:
     """``jepatheory demo`` section: train at several k with ``erm`` and ``spectral`` on the
     demo environment, plan, measure the regret against the bound, the ladder, figures."""
     from ..sim.plots import plot_loss_curves, plot_regret_vs_k
-    mdp, nu, C = ctx.mdp, ctx.nu, ctx.cooc()
+    mdp, C = ctx.mdp, ctx.cooc()
     if mdp.n_states * mdp.n_actions * mdp.n_states > DENSE_MODEL_MAX:
         ctx.say("== Simulated JEPA training: skipped (the dense model measurements need "
                 f"N*m*N <= {DENSE_MODEL_MAX}; this environment has {mdp.n_states} states)")
@@ -26,7 +29,7 @@ def demo_section(ctx: Any) -> dict[str, Any]:
     steps = 1000 if ctx.quick else 2000
     ctx.say(f"== Simulated JEPA training and planning (D3, D4, T3): n = {n}, k in {ks}, "
             "trainers erm (truncated SVD of T_hat) and spectral (minibatch Adam)")
-    ds = sample_transitions(mdp, nu, n, ctx.seed)
+    ds = sample_transitions(C, n, ctx.seed)
     rows, curves = [], {}
     for trainer in ("erm", "spectral"):
         for k in ks:

@@ -3,13 +3,16 @@ spectrum demo section (THEORY D2, F4)."""
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..cooccurrence import CoOccurrence
 from ..errors import SpectrumWarning
 from ..spectrum import Spectrum, SpectrumOptions, top_singular
+
+if TYPE_CHECKING:  # the context is built in demo.py, which imports this module
+    from .demo import DemoContext
 
 __all__ = ["spectrum_of", "spectrum_payload", "spectrum_rows", "demo_section"]
 
@@ -48,7 +51,7 @@ def spectrum_rows(payload: dict) -> list[dict]:
                  residual=float(res[i]), tail=float(tail[i + 1])) for i in range(len(s))]
 
 
-def demo_section(ctx: Any) -> dict[str, Any]:
+def demo_section(ctx: DemoContext) -> dict[str, Any]:
     """Demo: the certified iterative spectrum of the demo environment's T next to the dense
     SVD, with what the certificate proves."""
     C = ctx.cooc()

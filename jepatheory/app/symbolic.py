@@ -2,14 +2,17 @@
 fully symbolic instance, the exact lift of a numeric MDP and a LaTeX derivation."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..symbolic.report import derivation_report
+
+if TYPE_CHECKING:  # the context is built in demo.py, which imports this module
+    from .demo import DemoContext
 
 __all__ = ["demo_section"]
 
 
-def demo_section(ctx: Any) -> dict[str, Any]:
+def demo_section(ctx: DemoContext) -> dict[str, Any]:
     """``jepatheory demo`` section: the machine proofs of T1, C1, C2 for general dimensions,
     a fully symbolic instance, the exact lift of a numeric MDP, and a LaTeX derivation."""
     from ..cooccurrence import CoOccurrence

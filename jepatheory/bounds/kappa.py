@@ -20,13 +20,14 @@ factorization, recomputed from the factors (for the SDP, :math:`G = \mathrm{chol
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from .._results import Result
+from ..certificates import KappaCertificate, SDPCheck
 from ..cooccurrence import CoOccurrence
 from ..errors import BoundInputError
 from .constants import top_k
@@ -57,7 +58,19 @@ class Kappa(Result):
     gap: float | None
     sdp_status: str
     seconds: float
-    certificate: dict[str, Any] = field(default_factory=dict)
+    certificate: KappaCertificate = field(default_factory=KappaCertificate)
+
+    @property
+    def check(self) -> SDPCheck:
+        """The bracket ``lower <= kappa_k <= value`` as the shared SDP record (``solver``
+        CLARABEL when the SDP ran, else ``none``)."""
+        ran = self.sdp_status not in ("skipped", "trivial")
+        ok = self.certificate.lower_le_value
+        return SDPCheck(solver="CLARABEL" if ran else "none", status=self.sdp_status,
+                        lower=self.lower, upper=self.value,
+                        gap=None if self.lower is None else self.value - self.lower,
+                        verified=bool(ok) if ok is not None else self.k == 0,
+                        seconds=self.seconds)
 
 
 def whitened_factors(C: CoOccurrence, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,7 +87,7 @@ def _max_norm(X: np.ndarray) -> float:
     return float(np.sqrt(np.max(np.sum(X * X, axis=1)))) if X.size else 0.0
 
 
-def _sdp(z0: np.ndarray, h0: np.ndarray) -> tuple[float | None, str, dict[str, Any]]:
+def _sdp(z0: np.ndarray, h0: np.ndarray) -> tuple[float | None, str, KappaCertificate]:
     import cvxpy as cp
 
     k = z0.shape[1]
@@ -88,9 +101,9 @@ def _sdp(z0: np.ndarray, h0: np.ndarray) -> tuple[float | None, str, dict[str, A
     try:
         prob.solve(solver=cp.CLARABEL)
     except Exception as exc:  # solver failures are reported, not raised: kappa has fallbacks
-        return None, f"failed: {type(exc).__name__}: {exc}", {}
+        return None, f"failed: {type(exc).__name__}: {exc}", KappaCertificate()
     if M.value is None or prob.status not in ("optimal", "optimal_inaccurate"):
-        return None, str(prob.status), {}
+        return None, str(prob.status), KappaCertificate()
     Mv = (M.value + M.value.T) / 2
     w, Q = np.linalg.eigh(Mv)
     if w.min() <= 0:
@@ -99,8 +112,8 @@ def _sdp(z0: np.ndarray, h0: np.ndarray) -> tuple[float | None, str, dict[str, A
     zG, hG = z0 @ G, h0 @ np.linalg.inv(G).T
     a, b = _max_norm(zG), _max_norm(hG)
     verified = float(np.sqrt(a * b))  # best rescale of the factorization (G c)
-    return verified, str(prob.status), dict(t=float(t.value), sqrt_t=float(np.sqrt(t.value)),
-                                            verified_from_cholesky=verified)
+    return verified, str(prob.status), KappaCertificate(
+        t=float(t.value), sqrt_t=float(np.sqrt(t.value)), verified_from_cholesky=verified)
 
 
 def kappa_k(C: CoOccurrence, k: int, sdp: bool | None = None) -> Kappa:
@@ -124,14 +137,14 @@ def kappa_k(C: CoOccurrence, k: int, sdp: bool | None = None) -> Kappa:
     helps = lower is None or rescaled > lower * (1 + 1e-3)
     run = sdp if sdp is not None else (h0.shape[0] <= SDP_MAX_ROWS and k <= SDP_MAX_K
                                        and helps)
-    val_sdp, status, cert = (None, "skipped", {})
+    val_sdp, status, cert = (None, "skipped", KappaCertificate())
     if run:
         val_sdp, status, cert = _sdp(z0, h0)
     uppers = [whitened, balanced, rescaled] + ([val_sdp] if val_sdp is not None else [])
     value = min(uppers)
     gap = value / lower if lower else None
     if lower is not None:
-        cert["lower_le_value"] = bool(lower <= value * (1 + 1e-9))
+        cert = dataclasses.replace(cert, lower_le_value=bool(lower <= value * (1 + 1e-9)))
     return Kappa(k=int(k), whitened=whitened, balanced=balanced, rescaled=rescaled,
                  lower=lower, sdp=val_sdp, value=value, gap=gap, sdp_status=status,
                  seconds=time.perf_counter() - t0, certificate=cert)

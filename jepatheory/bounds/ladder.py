@@ -370,7 +370,7 @@ def plugin_run_of(C: CoOccurrence, n: int, k: int, seed: int = 0,
     if isinstance(k, bool) or int(k) != k or k < 1:
         raise BoundInputError(f"plugin_run: k = {k!r} must be a positive integer")
     mdp = C.mdp
-    ds = sample_transitions(mdp, C.nu, int(n), seed)
+    ds = sample_transitions(C, int(n), seed)
     emb = plugin_embeddings(empirical_cooccurrence(mdp, ds), k)
     pi_s = optimal_policy(mdp).policy
     lad = ladder_of(C, emb.z, emb.h, q_hat=ds.q_hat(), n=ds.n, delta=delta, k=emb.k, ds=ds,

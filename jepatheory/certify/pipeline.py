@@ -120,7 +120,7 @@ def certify(C: CoOccurrence, n: int, *, seed: int = 0, delta: float = 0.05,
     if isinstance(n, bool) or int(n) != n or n < 2:
         raise BoundInputError(f"n = {n!r}: needs at least 2 transitions (a training and a "
                               "held-out part)")
-    ds = sample_transitions(mdp, C.nu, int(n), seed)
+    ds = sample_transitions(C, int(n), seed)
     train, holdout = split_dataset(ds, split)
     pi = planner_for(mdp, train, planner, k, seed)
     U = weissman_sets(ds, delta / 2, support=support)

@@ -128,7 +128,7 @@ def select_k(C: CoOccurrence, n: int, ks: list[int], *, seed: int = 0, delta: fl
     mdp = C.mdp
     full = min(C.n_left, C.n_right)
     ks = [k for k in parse_k_list(list(ks)) if k <= full] or [full]
-    ds = sample_transitions(mdp, C.nu, int(n), seed)
+    ds = sample_transitions(C, int(n), seed)
     train, hold = split_dataset(ds, 0.5)
     C_hat = empirical_cooccurrence(mdp, train)
     pi_s = optimal_policy(mdp).policy

@@ -44,6 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._results import Result
+from ..certificates import SDPCheck
 from ..mdp import MDP
 from .errors import ConvexInputError
 from .solve import solve_problem
@@ -74,6 +75,13 @@ class MixingCertificate(Result):
     P: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
     _hidden = ("P",)
     _no_export = ("P",)
+
+    @property
+    def check(self) -> SDPCheck:
+        """``lower <= min SLEM <= slem`` as the shared SDP record (``solver`` = the method)."""
+        return SDPCheck(solver=self.method, status=self.status, lower=self.lower,
+                        upper=self.slem, gap=self.gap, verified=self.verified,
+                        seconds=self.seconds)
 
 
 @dataclass(frozen=True, repr=False)

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .._results import Result
+from ..certificates import SDPCheck
 from .errors import ConvexInputError
 
 __all__ = ["ky_fan", "project_fantope", "fantope_violation", "FantopeCertificate",
@@ -110,6 +111,13 @@ class FantopeCertificate(Result):
     tol: float
     verified: bool
     seconds: float
+
+    @property
+    def check(self) -> SDPCheck:
+        """``primal <= max <= dual`` as the shared SDP record."""
+        return SDPCheck(solver=self.solver, status=self.status, lower=self.primal,
+                        upper=self.dual, gap=self.duality_gap, verified=self.verified,
+                        seconds=self.seconds)
 
 
 def fantope_max(S: ArrayLike, k: int, solver: str = "CLARABEL", tol: float = 1e-6

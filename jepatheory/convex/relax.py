@@ -85,6 +85,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._results import Result
+from ..certificates import SDPCheck
 from ..cooccurrence import CoOccurrence
 from ..errors import MethodFallbackWarning, RawArchitectureError, SolverError
 from .errors import ConvexInputError
@@ -173,6 +174,13 @@ class RelaxationCertificate(Result):
     anchor_left: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
     anchor_right: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
     _hidden = ("lam", "weights", "anchor_left", "anchor_right")
+
+    @property
+    def check(self) -> SDPCheck:
+        """``lower <= min eps_arch <= upper`` as the shared SDP record."""
+        return SDPCheck(solver=self.solver, status=self.status, lower=self.lower,
+                        upper=self.upper, gap=self.gap, verified=self.verified,
+                        seconds=self.seconds)
 
 
 @dataclass(frozen=True, repr=False)

@@ -149,7 +149,7 @@ def coverage_p5(seed: int, R: int = 40, n: int = 400, delta: float = 0.2
         b = p5_bound(0.0, k, n, delta, kap * kap, n_left=C.n_left, n_right=C.n_right)
         Ls = [jepa_loss(C, z, h) for z, h in thetas]
         for _ in range(R):
-            ds = sample_transitions(C.mdp, C.nu, n, rng)
+            ds = sample_transitions(C, n, rng)
             dev = max(abs(empirical_loss(z, h, ds.pair, ds.s2) - L)
                       for (z, h), L in zip(thetas, Ls))
             hits += dev <= b.dev

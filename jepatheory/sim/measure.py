@@ -198,7 +198,7 @@ def measure(C: CoOccurrence, *, k: int, n: int, trainer: str = "erm",
     if N * m * N > DENSE_MODEL_MAX:
         raise ShapeError(f"run_experiment: {N} states x {m} actions is too large for the dense "
                          "model measurements")
-    ds = sample_transitions(mdp, nu, n, seed) if ds is None else ds
+    ds = sample_transitions(C, n, seed) if ds is None else ds
     pi_star, V_star = _optimal(mdp)
     q_hat = ds.q_hat()
     config = dict(env=mdp.name, k=int(k), n=int(ds.n), trainer=trainer, encoder=encoder,
@@ -241,13 +241,13 @@ def measure(C: CoOccurrence, *, k: int, n: int, trainer: str = "erm",
     kw = dict(train_kw or {})
     if backend == "torch":
         from ..torch.trainers import train_torch
-        tr = train_torch(trainer, mdp, ds, int(k), encoder, seed=seed, **kw)
+        tr = train_torch(trainer, C, ds, int(k), encoder, seed=seed, **kw)
     elif backend != "numpy":
         raise ShapeError(f"backend {backend!r}: use numpy or torch")
     else:
         if trainer == "erm":
             kw["C_hat"] = Chat
-        tr = train(trainer, mdp, ds, int(k), encoder, seed=seed, **kw)
+        tr = train(trainer, C, ds, int(k), encoder, seed=seed, **kw)
     z, h = tr.emb.z, tr.emb.h
     hp = h_prime(h, C.q, q_hat)
     out = plan(planner, mdp, z, h, q_hat, seed=seed, **(plan_kw or {}))

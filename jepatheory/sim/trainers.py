@@ -48,6 +48,7 @@ from ..errors import ShapeError
 from ..mdp import MDP
 from ..model import Embeddings, empirical_loss, truncated_embeddings
 from ..sampling import Dataset, empirical_cooccurrence
+from ..spine import mdp_of
 from .encoders import Encoder, SparseRows, make_encoder
 
 __all__ = ["TRAINERS", "TrainLog", "Trained", "Adam", "train", "train_erm", "train_spectral",
@@ -153,10 +154,11 @@ def _check_common(ds: Dataset, mdp: MDP, k: int, steps: int | None = None) -> No
         raise ShapeError(f"dataset: n = {ds.n} transitions; training needs at least 2")
 
 
-def train_erm(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular",
+def train_erm(C: CoOccurrence | MDP, ds: Dataset, k: int, encoder: str = "tabular",
               C_hat: CoOccurrence | None = None, **_: Any) -> Trained:
     """Exact ERM (T2 on :math:`\\hat T`): instant, tabular only. ``C_hat``: the plug-in
     :func:`~jepatheory.sampling.empirical_cooccurrence` of ``ds``, if already built."""
+    mdp = mdp_of("train_erm", C)
     _check_common(ds, mdp, k)
     if encoder != "tabular":
         raise ShapeError(f"trainer 'erm' is the truncated SVD of the plug-in T_hat: encoder "
@@ -194,7 +196,7 @@ class _Curve:
             self.acc, self.cnt = 0.0, 0
 
 
-def train_spectral(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
+def train_spectral(C: CoOccurrence | MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
                    steps: int = 3000, batch: int = 1024, lr: float = 0.02, seed: int = 0,
                    optimizer: str = "lazy", eval_every: int = 0,
                    target_loss: float | None = None, init_scale: float = 0.1,
@@ -205,6 +207,7 @@ def train_spectral(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
     (:func:`~jepatheory.model.empirical_loss`) every so many steps; with ``target_loss`` the
     run stops at the first evaluation at or below it (time-to-loss measurements); the
     reported times exclude the evaluations."""
+    mdp = mdp_of("train_spectral", C)
     _check_common(ds, mdp, k, steps)
     if optimizer not in ("lazy", "dense"):
         raise ShapeError(f"optimizer {optimizer!r}: use 'lazy' or 'dense'")
@@ -336,29 +339,32 @@ def _add_grads(g1: Any, g2: Any) -> Any:
     return g1 + g2
 
 
-def train_jepa(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *, steps: int = 3000,
-               batch: int = 1024, lr: float = 0.01, seed: int = 0, reg: float = 1.0,
-               tau: float = 0.99, init_scale: float = 0.1, **_: Any) -> Trained:
+def train_jepa(C: CoOccurrence | MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
+               steps: int = 3000, batch: int = 1024, lr: float = 0.01, seed: int = 0,
+               reg: float = 1.0, tau: float = 0.99, init_scale: float = 0.1, **_: Any) -> Trained:
     """Whitened l2 JEPA: EMA target, stop-gradient, VICReg-style second-moment term."""
-    return _l2_family(mdp, ds, k, encoder, name="jepa", tied=False, reg=reg, stop_grad=True,
+    return _l2_family(mdp_of("train_jepa", C), ds, k, encoder, name="jepa",
+                      tied=False, reg=reg, stop_grad=True,
                       steps=steps, batch=batch, lr=lr, seed=seed, tau=tau,
                       init_scale=init_scale)
 
 
-def train_tied(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *, steps: int = 3000,
-               batch: int = 1024, lr: float = 0.01, seed: int = 0, reg: float = 1.0,
-               tau: float = 0.99, init_scale: float = 0.1, **_: Any) -> Trained:
+def train_tied(C: CoOccurrence | MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
+               steps: int = 3000, batch: int = 1024, lr: float = 0.01, seed: int = 0,
+               reg: float = 1.0, tau: float = 0.99, init_scale: float = 0.1, **_: Any) -> Trained:
     """Tied encoder: target = EMA of the context encoder, linear predictor per action."""
-    return _l2_family(mdp, ds, k, encoder, name="tied", tied=True, reg=reg, stop_grad=True,
+    return _l2_family(mdp_of("train_tied", C), ds, k, encoder, name="tied",
+                      tied=True, reg=reg, stop_grad=True,
                       steps=steps, batch=batch, lr=lr, seed=seed, tau=tau,
                       init_scale=init_scale)
 
 
-def train_collapse(mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
+def train_collapse(C: CoOccurrence | MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
                    steps: int = 3000, batch: int = 1024, lr: float = 0.01, seed: int = 0,
                    init_scale: float = 0.1, **_: Any) -> Trained:
     """The l2 loss with no anti-collapse term and gradients into both sides (D3)."""
-    return _l2_family(mdp, ds, k, encoder, name="collapse", tied=False, reg=0.0,
+    return _l2_family(mdp_of("train_collapse", C), ds, k, encoder, name="collapse",
+                      tied=False, reg=0.0,
                       stop_grad=False, steps=steps, batch=batch, lr=lr, seed=seed, tau=0.0,
                       init_scale=max(init_scale, 0.5))
 
@@ -367,9 +373,9 @@ _TRAIN = dict(erm=train_erm, spectral=train_spectral, jepa=train_jepa, tied=trai
               collapse=train_collapse)
 
 
-def train(name: str, mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular",
+def train(name: str, C: CoOccurrence | MDP, ds: Dataset, k: int, encoder: str = "tabular",
           **kw: Any) -> Trained:
     """Dispatch to ``train_<name>``."""
     if name not in _TRAIN:
         raise ShapeError(f"unknown trainer {name!r}; known: {', '.join(TRAINERS)}")
-    return _TRAIN[name](mdp, ds, k, encoder, **kw)
+    return _TRAIN[name](C, ds, k, encoder, **kw)

@@ -35,9 +35,11 @@ import numpy as np
 
 from .._optional import require
 from ..errors import ShapeError
+from ..cooccurrence import CoOccurrence
 from ..mdp import MDP
 from ..model import Embeddings, empirical_loss
 from ..sampling import Dataset
+from ..spine import mdp_of
 from ..sim.trainers import Trained, TrainLog
 from .losses import l2_prediction, sigreg, spectral_loss, vicreg_terms, whitening_penalty
 from .nets import ARCHS, JEPAWorldModel
@@ -114,14 +116,16 @@ def _config(mdp: MDP, k: int, encoder: str, trainer: str, reg: str, hidden: int)
     return cfg
 
 
-def train_torch(name: str, mdp: MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
+def train_torch(name: str, C: CoOccurrence | MDP, ds: Dataset, k: int, encoder: str = "tabular", *,
                 steps: int = 3000, batch: int = 1024, lr: float = 0.02, seed: int = 0,
                 reg: str = "whiten", reg_weight: float = 1.0, tau: float = 0.99,
                 hidden: int = 64, init_scale: float = 0.1, device: str = "auto",
                 dtype: str = "float32", deterministic: bool = True, threads: int | None = 1,
                 **_: Any) -> TorchTrained:
     """Train a torch JEPA (see the module docstring); returns the embeddings ``(z, h)``
-    (NumPy, float64), the log, and the torch model (``.model``)."""
+    (NumPy, float64), the log, and the torch model (``.model``). ``C``: the problem (or
+    its bare MDP; only the MDP's shapes and observations are used)."""
+    mdp = mdp_of("train_torch", C)
     if name not in TORCH_TRAINERS:
         raise ShapeError(f"torch trainer {name!r}: known {', '.join(TORCH_TRAINERS)}")
     if encoder not in ARCHS:
