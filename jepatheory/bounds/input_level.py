@@ -116,8 +116,10 @@ class _T5Parts:
     triv: float
 
 
-def _t5_parts(mdp: MDP, nu: ArrayLike, d_star: ArrayLike | None) -> _T5Parts:
-    nu = validate_nu(mdp, nu).ravel()
+def _t5_parts(mdp: MDP, nu: ArrayLike, d_star: ArrayLike | None,
+              validated: bool = False) -> _T5Parts:
+    """``validated``: ``nu`` is ``C.nu`` (checked once when C was built), not checked again."""
+    nu = (np.asarray(nu, dtype=float) if validated else validate_nu(mdp, nu)).ravel()
     if d_star is None:
         d_star = occupancy(mdp, optimal_policy(mdp).policy)
     d_star = np.asarray(d_star, dtype=float).ravel()
@@ -174,7 +176,7 @@ def t5_bound_of(C: CoOccurrence, n: int, delta: float,
     ``bound`` is the smaller of the per-row form ``R_rows`` and the :math:`D^\pi` form
     ``R_T5``)."""
     check_n_delta(n, delta)
-    return _t5_at(_t5_parts(C.mdp, C.nu, d_star), n, delta)
+    return _t5_at(_t5_parts(C.mdp, C.nu, d_star, validated=True), n, delta)
 
 
 def t5_curve(C: CoOccurrence, /, *args: Any, **kw: Any) -> list[T5Bound]:
@@ -194,16 +196,16 @@ def t5_curve_of(C: CoOccurrence, ns: ArrayLike, delta: float,
                 d_star: ArrayLike | None = None) -> list[T5Bound]:
     r""":func:`t5_bound` at every n of ``ns`` (THEORY T5); the n-free parts (successor
     sizes, :math:`D^{\pi^*}`, ...) are computed once."""
-    return _t5_curve(C.mdp, C.nu, ns, delta, d_star)
+    return _t5_curve(C.mdp, C.nu, ns, delta, d_star, validated=True)
 
 
 def _t5_curve(mdp: MDP, nu: ArrayLike, ns: ArrayLike, delta: float,
-              d_star: ArrayLike | None = None) -> list[T5Bound]:
+              d_star: ArrayLike | None = None, validated: bool = False) -> list[T5Bound]:
     ns = [n.item() if isinstance(n, np.generic) else n for n in np.atleast_1d(ns).tolist()]
     for n in ns:
         check_n_delta(n, delta)
     ns = [int(n) for n in ns]
-    parts = _t5_parts(mdp, nu, d_star)
+    parts = _t5_parts(mdp, nu, d_star, validated)
     return [_t5_at(parts, n, delta) for n in ns]
 
 
