@@ -135,6 +135,75 @@ def test_per_action_blocks_and_spectra(seed, size):
         assert abs(s.singular_values[0] - 1.0) <= 1e-10
 
 
+@FAST
+@given(seed=seeds, size=st.tuples(st.integers(2, 6), st.integers(1, 3)))
+def test_per_action_symmetry_reuse_matches_direct_spectra(seed, size):
+    """A duplicated action (identity relabelling) and a relabelled copy (a random
+    permutation given as a candidate) reuse one certified spectrum; the values, tails and
+    relabelled vectors match the blocks' own; a wrong candidate is never used."""
+    import scipy.sparse as sp
+    from jepatheory.mdp import MDP
+    N, m = size
+    rng = np.random.default_rng(seed)
+    base = make_env("random-sparse", n=N, actions=m, branching=int(rng.integers(1, N + 1)),
+                    seed=seed)
+    sigma = rng.permutation(N)
+    Pm = base.P_sa.toarray().reshape(N, m, N)
+    P_dup = np.empty((N, m + 2, N))
+    P_dup[:, :m] = Pm
+    P_dup[:, m] = Pm[:, 0]                                   # action m duplicates action 0
+    inv = np.argsort(sigma)
+    P_dup[:, m + 1] = Pm[inv][:, 0][:, inv]                  # P(sigma s'|sigma s) = P(s'|s)
+    mdp = MDP.from_arrays(P_dup, np.zeros((N, m + 2)), 0.9)
+    C = CoOccurrence(mdp)                                    # uniform nu: q is relabelled too
+    if not np.allclose(C.q[sigma], C.q):                    # the copy is a symmetry of T
+        sigma_ok = False                                     # only when q is invariant
+    else:
+        sigma_ok = True
+    wrong = rng.permutation(N)
+    pa = per_action(C, 2, symmetries=[("given", sigma), ("wrong", wrong)],
+                    keep_vectors=True)
+    direct = per_action(C, 2, symmetries=False)
+    assert pa.certified and direct.certified
+    assert pa.actions[m].symmetry_of == 0 and pa.actions[m].method == "symmetry"
+    for x, y, b in zip(pa.actions, direct.actions, abar_blocks(C)):
+        assert np.abs(x.singular_values - y.singular_values).max() <= 1e-12
+        assert np.abs(np.asarray(x.tail) - np.asarray(y.tail)).max() <= 1e-10
+        if x.symmetry_of is not None:
+            assert x.symmetry in ("identity", "given", "wrong")
+            sp_ = x._spectrum                                # relabelled vectors fit b's block
+            R = b.A @ sp_.V - sp_.U * x.singular_values
+            assert np.abs(R).max() <= 1e-9 + x.symmetry_eta
+            assert x.symmetry_eta <= 1e-12 * np.sqrt(x.frobenius_sq)
+            if x.symmetry == "wrong":                        # only if it happens to hold
+                Fa = sp.csr_array(abar_block(C, x.symmetry_of).A)
+                assert Fa.nnz == b.A.nnz
+    if sigma_ok:
+        assert pa.actions[m + 1].symmetry_of is not None
+
+
+def test_per_action_symmetries_of_grids_and_bad_candidates():
+    from jepatheory.envs import grid
+    C = CoOccurrence(grid(6, 6, slip=0.1))
+    pa = C.per_action(5)
+    assert [s.symmetry_of for s in pa.actions] == [None, 0, 0, 0]
+    direct = C.per_action(5, symmetries=False)
+    for x, y in zip(pa.actions, direct.actions):
+        assert np.abs(x.singular_values - y.singular_values).max() <= 1e-12
+        assert abs(x.tail_k(5) - y.tail_k(5)) <= 1e-10
+    rows = pa.rows()
+    assert rows[1]["symmetry_of"] == 0 and rows[1]["symmetry"] == "rotate 270"
+    assert "symmetry of action 0" in rows[1]["certificate_by"]
+    # a data distribution that breaks the symmetry: every block is computed
+    nu = np.random.default_rng(0).dirichlet(np.ones(36 * 4)).reshape(36, 4)
+    pb = CoOccurrence(grid(6, 6, slip=0.1), nu).per_action(3)
+    assert all(s.symmetry_of is None for s in pb.actions)
+    with pytest.raises(PaperFormError, match="not a permutation"):
+        C.per_action(2, symmetries=[np.zeros(36, dtype=int)])
+    with pytest.raises(PaperFormError, match="36 integer state labels"):
+        C.per_action(2, symmetries=[np.arange(5)])
+
+
 def test_action_without_data_is_named():
     mdp = make_env("chain", n=5)
     nu = np.full((5, 2), 0.2)

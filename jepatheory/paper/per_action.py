@@ -28,6 +28,7 @@ Proof: ``proofs/P1.md``; symbolic proof: :mod:`jepatheory.symbolic.per_action`.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -146,6 +147,9 @@ class ActionSpectrum(Result):
     method: str
     certificate_by: str | None
     _spectrum: Spectrum | None = None
+    symmetry_of: int | None = None
+    symmetry: str | None = None
+    symmetry_eta: float = 0.0
 
     def tail_k(self, k: int) -> float:
         """tail_k for ``k <= self.k``; for ``k >= rank bound`` it is 0 (up to rounding)."""
@@ -186,28 +190,65 @@ class PerAction(Result):
         return [{"action": s.action, "p_action": s.p_action, "n_rows": s.n_rows, "n_cols": s.n_cols,
                      "singular_values": s.singular_values, "tail": s.tail,
                      "frobenius_sq": s.frobenius_sq, "residuals": s.residuals,
-                     "certified": s.certified, "certificate_by": s.certificate_by}
+                     "certified": s.certified, "certificate_by": s.certificate_by,
+                     "symmetry_of": s.symmetry_of, "symmetry": s.symmetry,
+                     "symmetry_eta": s.symmetry_eta}
                 for s in self.actions]
 
 
 def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = "auto",
-               keep_vectors: bool = False, **kw: Any) -> PerAction:
+               keep_vectors: bool = False, symmetries: bool | Sequence[Any] = True,
+               **kw: Any) -> PerAction:
     r"""Certified top-k spectra of :math:`\bar A_a` for every action (each by
     :func:`jepatheory.spectrum.top_singular`; k is capped per block at its rank bound).
+
+    ``symmetries``: an action whose block is another's with the states relabelled,
+    :math:`\bar A_b = \Pi_\sigma\bar A_a\Pi_\sigma^\top` (checked entry by entry, defect
+    :math:`\eta` at rounding level; :mod:`jepatheory.paper.symmetry`), reuses that action's
+    certified spectrum: same singular values, each within :math:`\eta` (Weyl), residuals
+    plus :math:`\eta`, its own Frobenius norm; ``method`` ``"symmetry"`` and
+    ``symmetry_of`` say so. ``True`` tries the identity and the symmetries of the square
+    that map the MDP's ``coords`` onto themselves; a sequence adds the caller's candidate
+    relabellings (arrays ``sigma`` with ``sigma[s]`` the image of s, or ``(name, sigma)``);
+    ``False`` computes every block.
 
     ``kw`` goes to :func:`~jepatheory.spectrum.top_singular` (``seed``, ``factorization``,
     ``certificate``, ...). The singular vectors are dropped unless ``keep_vectors`` (at
     N = 1e6 and k = 64 they take 1 GiB per action)."""
     import dataclasses
     import time
+
+    from .symmetry import check_candidate, coordinate_symmetries, find_symmetry, full_block
     check_normalization(normalization)
     if not (isinstance(k, (int, np.integer)) and k >= 0):
         raise PaperFormError(f"per_action: k = {k!r} must be an integer >= 0")
     t0 = time.perf_counter()
     blocks = abar_blocks(C, normalization)
-    out = []
+    N = C.mdp.n_states
+    candidates: list[tuple[str, NDArray[np.int64]]] = []
+    if symmetries is not False:
+        candidates.append(("identity", np.arange(N)))
+        candidates += coordinate_symmetries(C.mdp.coords)
+        if symmetries is not True:
+            for i, c in enumerate(symmetries):
+                name, sigma = c if isinstance(c, tuple) else (f"candidate {i}", c)
+                candidates.append((str(name), check_candidate(str(name), sigma, N)))
+    full: dict[int, sp.csr_array] = {}
+    out: list[ActionSpectrum] = []
     for b in blocks:
         kk = min(int(k), *b.A.shape)
+        sym = None
+        if candidates and len(b.A.data):
+            Fb = full_block(b.A, b.rows, b.cols, N)
+            for src in out:
+                if src.symmetry_of is None and src.k == kk:
+                    sym = find_symmetry(full[src.action], Fb, src.action, b.action, candidates)
+                    if sym is not None:
+                        break
+            full[b.action] = Fb
+        if sym is not None:
+            out.append(_relabelled(out[sym.source], b, sym, blocks[sym.source], keep_vectors))
+            continue
         s = top_singular(b.A, kk, method=method, **kw)
         if not keep_vectors:
             s = dataclasses.replace(s, U=None, V=None)
@@ -220,6 +261,39 @@ def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = 
             _spectrum=s))
     return PerAction(normalization=normalization, k=int(k), actions=out,
                      seconds=time.perf_counter() - t0, blocks=blocks)
+
+
+def _relabelled(src: ActionSpectrum, b: ActionBlock, sym: Any, a: ActionBlock,
+                keep_vectors: bool) -> ActionSpectrum:
+    r"""The spectrum of :math:`\bar A_b = \Pi_\sigma\bar A_a\Pi_\sigma^\top + E`,
+    :math:`\|E\|_F = \eta`, from the certified one of :math:`\bar A_a`: the same values
+    (each within eta), residuals plus eta, b's own Frobenius norm and tails."""
+    import dataclasses
+    s = src.singular_values
+    fro = b.frobenius_sq
+    tail = np.maximum(fro - np.concatenate([[0.0], np.cumsum(s ** 2)]), 0.0)
+    res = src.residuals + sym.eta
+    spec = None
+    if src._spectrum is not None:
+        U = V = None
+        if keep_vectors and src._spectrum.U is not None:
+            # row i of U_a belongs to state a.rows[i]; it moves to state sigma(a.rows[i])
+            U = np.empty_like(src._spectrum.U)
+            U[np.searchsorted(b.rows, sym.sigma[a.rows])] = src._spectrum.U
+            V = np.empty_like(src._spectrum.V)
+            V[np.searchsorted(b.cols, sym.sigma[a.cols])] = src._spectrum.V
+        cert = src._spectrum.certificate
+        bound = cert.sigma_error_bound
+        cert = dataclasses.replace(cert, sigma_error_bound=None if bound is None else
+                                   tuple(float(e) + sym.eta for e in bound))
+        spec = dataclasses.replace(src._spectrum, residuals=res, frobenius_sq=fro, tail=tail,
+                                   shape=b.A.shape, U=U, V=V, certificate=cert, seconds=0.0)
+    return ActionSpectrum(
+        action=b.action, p_action=b.p_action, n_rows=b.A.shape[0], n_cols=b.A.shape[1],
+        k=src.k, singular_values=s, residuals=res, tail=tail, frobenius_sq=fro,
+        certified=src.certified, method="symmetry",
+        certificate_by=f"symmetry of action {src.action} ({sym.by}; {src.certificate_by})",
+        _spectrum=spec, symmetry_of=src.action, symmetry=sym.by, symmetry_eta=sym.eta)
 
 
 # --------------------------------------------------------------------------- P1 numerics
