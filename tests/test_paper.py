@@ -393,6 +393,15 @@ def test_cli_spectrum_per_action_keys(capsys):
         assert {"action", "singular_values", "tail", "frobenius_sq"} <= set(r)
         assert len(r["tail"]) == len(r["singular_values"]) + 1
         assert abs(r["tail"][0] - r["frobenius_sq"]) <= 1e-12
+    grid = ("spectrum", "--env", "grid", "-p", "width=5", "-p", "height=5", "--k", "3",
+            "--per-action", "--json")
+    reuse = json.loads(_run(capsys, *grid)[1])["per_action"]
+    own = json.loads(_run(capsys, *grid, "--no-symmetry")[1])["per_action"]
+    assert [r["symmetry_of"] for r in reuse] == [None, 0, 0, 0]
+    assert [r["symmetry_of"] for r in own] == [None] * 4
+    for x, y in zip(reuse, own):
+        assert np.allclose(x["singular_values"], y["singular_values"], atol=1e-12)
+        assert np.allclose(x["tail"], y["tail"], atol=1e-10)
 
 
 def test_cli_theory_form_unchanged(capsys):

@@ -25,7 +25,10 @@ certified, certificate_by (dense / inertia / lanczos), failure_probability, unco
 unreachable, env.
 With --per-action: normalization, and per_action (one object per action: action,
 singular_values, tail (tail[j] = sum_{i>j} sigma_i^2, j = 0..k), frobenius_sq, p_action,
-n_rows, n_cols, residuals, certified, certificate_by), e.g.
+n_rows, n_cols, residuals, certified, certificate_by, symmetry_of, symmetry, symmetry_eta:
+an action whose block is another's with the states relabelled (checked entry by entry, e.g.
+the rotations of a square grid) reuses that action's certified spectrum; --no-symmetry
+computes every block), e.g.
   jepatheory spectrum --env grid -p width=20 -p height=20 --k 8 --per-action --json
   jepatheory spectrum --env chain -p n=30 --per-action --normalization per-action --json
 """
@@ -58,6 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(JSON key per_action)")
     g.add_argument("--normalization", default="q", metavar="q|per-action",
                    help="target marginal of Abar_a: q (overall, D2) or per-action q_a")
+    g.add_argument("--no-symmetry", action="store_true",
+                   help="compute every block's spectrum, even where a checked relabelling "
+                        "of the states maps one action's block onto another's")
     add_output_args(p)
     p.add_argument("--csv", metavar="FILE", help="write i, sigma_i, residual_i, tail_i as CSV")
     p.add_argument("--plot", metavar="FILE", help="plot spectrum and tail (needs 'plot' extra)")
@@ -65,12 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def per_action_payload(C: CoOccurrence, k: int, normalization: str, method: str = "auto",
-                       seed: int = 0) -> dict:
+                       seed: int = 0, symmetries: bool = True) -> dict:
     """The ``normalization`` and ``per_action`` keys of ``spectrum --per-action``."""
     from ..paper.per_action import check_normalization
     check_normalization(normalization)
     kw = {"seed": seed} if seed != 0 else {}
-    pa = C.per_action(k, normalization, method=method, **kw)
+    pa = C.per_action(k, normalization, method=method, symmetries=symmetries, **kw)
     return dict(normalization=normalization, per_action=pa.rows(),
                 per_action_certified=pa.certified, per_action_seconds=pa.seconds)
 
@@ -89,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                                args.certificate)
     if args.per_action:
         payload.update(per_action_payload(C, k, args.normalization, args.method,
-                                          args.seed))
+                                          args.seed, not args.no_symmetry))
     if args.csv:
         write_csv(args.csv, spectrum_rows(payload))
     if args.plot:
@@ -116,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
                               frobenius_sq=r["frobenius_sq"],
                               sigma_1=float(r["singular_values"][0]) if len(
                                   r["singular_values"]) else 0.0,
-                              tail_k=float(r["tail"][-1]), certified=r["certified"])
+                              tail_k=float(r["tail"][-1]), certified=r["certified"],
+                              reused_from=r["symmetry_of"])
                          for r in payload["per_action"]]))
     return 0
