@@ -153,10 +153,12 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
     tails = {k: float(spec.tail_k(k)) for k in ks}
     kap = {k: float(kappa_curve[k]) for k in ks}
 
+    beta = input_level_B(C)                 # n-free: once for the table and the scan
+    tail_max = {k: per_action.tail_max(k) for k in ks}
+
     def rows_at(nn: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        rs = [_row(k, tails[k], per_action.tail_max(k), kap[k] ** 2, kap[k], nn, de, C,
+        rs = [_row(k, tails[k], tail_max[k], kap[k] ** 2, kap[k], nn, de, C,
                    min_pa, c0, T, c_max, C_inf) for k in ks]
-        beta = input_level_B(C)
         il = _row(kmax_T, 0.0, 0.0, beta, math.sqrt(beta), nn, de, C, min_pa, c0, T, c_max,
                   C_inf)
         il["k"] = kmax_T
