@@ -35,6 +35,7 @@ from jepatheory.paper import (
     validate_cost,
 )
 from jepatheory.paper.checks import coverage_p5
+from jepatheory.paper.rademacher import linear_reference
 from jepatheory.paper.tradeoff import parse_cost, sample_term_table
 from jepatheory.spectrum import top_singular
 from jepatheory.symbolic.per_action import P as PP
@@ -324,10 +325,91 @@ def test_p5_coverage_and_comparison():
     for r in rows:
         assert r["eps_P5"] >= r["tail"] and r["eps_T4"] >= r["tail"]
         assert r["P5_over_T4"] >= 1.0
+        # linear class (one-hot here): eps_ref = tail, plus its own 2 dev_R
+        assert abs(r["eps_ref_linear"] - r["tail"]) <= 1e-8
+        assert r["eps_P5_linear"] > r["eps_ref_linear"] and r["B_linear"] > 0
     # k-dependence through B and d: the sample term grows with k at fixed n
     devs = [p5_bound(0.0, k, 10**6, 0.05, float(k), n_left=16, n_right=8).dev
             for k in (1, 2, 4, 8)]
     assert all(a < b for a, b in itertools.pairwise(devs))
+
+
+def _dense_eps(C: CoOccurrence, X: np.ndarray, W: np.ndarray, U: np.ndarray) -> float:
+    """||T - D_nu^{1/2} Z F^T D_q^{1/2}||_F^2 densely, z(s,a) = W_a^T x(s), f = U^T x."""
+    Z = np.stack([X[s] @ W[a] for s, a in zip(C.left_states, C.left_actions)])
+    Phi = Z * np.sqrt(C.nu_L)[:, None]
+    Psi = (X[C.right] @ U) * np.sqrt(C.q_R)[:, None]
+    return float(np.sum((C.T.toarray() - Phi @ Psi.T) ** 2))
+
+
+def test_linear_reference_one_hot_is_t2_minimizer():
+    """One-hot features: the linear class contains the T2 minimizer, eps_ref = tail_k."""
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        C = _instance(seed, int(rng.integers(2, 8)), int(rng.integers(1, 4)),
+                      uncovered=bool(seed % 3 == 0))
+        N = C.mdp.n_states
+        for k in range(1, min(C.n_left, C.n_right) + 1):
+            ref = linear_reference(C, k)
+            assert ref.features == "one-hot" and ref.R_x == 1.0
+            assert abs(ref.eps_ref - ref.tail_k) <= 1e-8
+            eye = linear_reference(C, k, features=np.eye(N))     # the generic path
+            assert abs(eye.eps_ref - ref.tail_k) <= 1e-8
+            assert abs(_dense_eps(C, np.eye(N), eye.W, eye.U) - ref.tail_k) <= 1e-8
+            assert eye.B == pytest.approx(ref.B, rel=1e-6)
+
+
+def test_linear_class_bound_dominates_reference_and_tail():
+    """eps_bound_linear >= eps_ref >= tail_k; eps_ref is the model's exact eps (dense check);
+    B = rho_z rho_f R_x^2 with the model's norms."""
+    cases = []
+    for seed in range(12):
+        rng = np.random.default_rng(100 + seed)
+        C = _instance(100 + seed, int(rng.integers(3, 8)), int(rng.integers(1, 4)))
+        cases.append((C, rng.normal(size=(C.mdp.n_states, int(rng.integers(1, 6))))))
+    for name, kw in (("noisy-features", {}), ("block-mdp", {})):
+        C = CoOccurrence(make_env(name, **kw))
+        cases.append((C, C.mdp.x))
+    for C, X in cases:
+        for k in (1, 2, 3, 5):
+            if k > min(C.n_left, C.n_right):
+                continue
+            ref = linear_reference(C, k, features=X)
+            assert ref.eps_ref >= ref.tail_k - 1e-9
+            assert ref.eps_ref == pytest.approx(_dense_eps(C, X, ref.W, ref.U), abs=1e-8,
+                                                rel=1e-9)
+            rz = max(float(np.linalg.norm(w)) for w in ref.W)
+            rf = float(np.linalg.norm(ref.U))
+            rx = float(np.linalg.norm(X, axis=1).max())
+            assert ref.B == pytest.approx(rz * rf * rx * rx, rel=1e-9)
+            for n in (10**3, 10**6):
+                b = p5_bound(ref.tail_k, k, n, 0.05, ref.B, cls="linear",
+                             n_actions=C.mdp.n_actions, eps_ref=ref.eps_ref)
+                assert b.eps_bound >= ref.eps_ref >= ref.tail_k - 1e-9
+                assert b.eps_bound == pytest.approx(ref.eps_ref + 2 * b.dev)
+    # without eps_ref the linear class keeps its old form (tail_k + 2 dev_R)
+    old = p5_bound(1.0, 2, 10**4, 0.05, 3.0, cls="linear", n_actions=2)
+    assert old.eps_ref is None and old.eps_bound == pytest.approx(1.0 + 2 * old.dev)
+
+
+def test_p6_linear_class_rows_and_default_unchanged():
+    C = CoOccurrence(make_env("chain", n=10))
+    base = paper_bound(C, 10**6, [1, 2, 4], 5, scan=False)
+    tab = paper_bound(C, 10**6, [1, 2, 4], 5, scan=False, cls="tabular")
+    assert base.rows == tab.rows and base.input_level == tab.input_level
+    assert base.cls == "tabular" and "cls" not in base.rows[0]
+    lin = paper_bound(C, 10**6, [1, 2, 4], 5, scan=False, cls="linear")
+    assert lin.cls == "linear" and lin.input_level["R_T"] == base.input_level["R_T"]
+    for r, t in zip(lin.rows, base.rows):
+        assert set(t) <= set(r)
+        assert {"cls", "eps_ref", "B", "rho_z", "rho_f", "R_x"} <= set(r)
+        assert r["cls"] == "linear" and r["k"] == t["k"] and r["tail_T"] == t["tail_T"]
+        assert abs(r["eps_ref"] - r["tail_T"]) <= 1e-8              # chain: one-hot
+        assert r["eps_bound"] * lin.min_p_action >= r["eps_ref"]
+        assert r["B"] == pytest.approx(r["rho_z"] * r["rho_f"] * r["R_x"] ** 2)
+        assert r["vacuous"] == (r["R_T"] >= lin.trivial_bound)
+    with pytest.raises(PaperFormError, match="'bogus'"):
+        paper_bound(C, 1000, [1], 2, cls="bogus")
 
 
 def test_p6_table_keys_and_vacuity():
@@ -422,7 +504,25 @@ def test_cli_paper_form_with_measured_regret(capsys):
         assert r["regret_1step"] <= r["R1_at_eps"] and r["regret_T"] <= r["R_T_at_eps"]
 
 
+def test_cli_paper_form_linear_class(capsys):
+    base = ["bound", "--env", "noisy-features", "--k", "1,2", "--n", "1e4,1e6", "--form",
+            "paper", "--horizon", "10", "--no-scan", "--json"]
+    code, out, err = _run(capsys, *base, "--class", "linear")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["class"] == "linear" and len(d["rows"]) == 4
+    for r in d["rows"]:
+        assert {"cls", "eps_ref", "B", "rho_z", "rho_f", "R_x", "eps_bound", "R_T",
+                "vacuous"} <= set(r)
+        assert r["features"] == "x" and r["eps_ref"] >= r["tail_T"] - 1e-9
+    code, out, err = _run(capsys, *base)
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["class"] == "tabular" and "cls" not in d["rows"][0]
+
+
 @pytest.mark.parametrize("argv,fragment", [
+    (["bound", "--form", "paper", "--class", "bogus"], "'bogus'"),
     (["bound", "--form", "paper", "--horizon", "0"], "--horizon 0"),
     (["bound", "--form", "paper", "--horizon", "-3"], "--horizon -3"),
     (["bound", "--form", "paper", "--horizon", "two"], "'two'"),

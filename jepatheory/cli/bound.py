@@ -26,13 +26,22 @@ or T4b (plug-in estimator); R4 is their minimum. Each bound at each k uses delta
 values of k, so k* (argmin of R4 over k) holds with probability 1 - delta. A bound at or
 above R_max/(1-gamma) (trivial_bound) is vacuous. R_T5 is the input-level count model.
 
-Paper form (--form paper --horizon H [--normalization q|per-action] [--c-max C]), e.g.
+Paper form (--form paper --horizon H [--normalization q|per-action] [--c-max C]
+[--class tabular|linear]), e.g.
   jepatheory bound --form paper --horizon 10 --n 1e6 --json
-JSON keys: form, horizon, n, c0, C_mu, C_inf, min_p_action, k_star, k_star_by_n,
+  jepatheory bound --env noisy-features --form paper --class linear --horizon 10 --json
+--class tabular (default): the ERM over the tabular class of radius kappa_k (contains the T2
+minimizer), eps_bound = (tail_k + 2 dev_R)/min_a p(a). --class linear: z = W_a^T phi(s),
+f = U^T phi(s') with phi = the environment's observations x (one-hot if it has none);
+eps_bound = (eps_ref + 2 dev_R)/min_a p(a), eps_ref the exact error of a least-squares fit
+of the T2 minimizer in that class, B = rho_z rho_f R_x^2, Rademacher term B sqrt(m/floor(n/2)).
+The input-level row is the tabular exact factorization in both classes.
+JSON keys: form, class, horizon, n, c0, C_mu, C_inf, min_p_action, k_star, k_star_by_n,
 trivial_bound (= c_max), normalization, rows (one per (n, k): n, k, tail_T, tail_max
 (max_a tail_k(Abar_a), the P2 floor), kappa, B, rademacher (2 dev_R of P5), eps_bound
 (bound on max_a eps_a), R1_step (single-step bound), R_T (T-step bound), vacuous,
-vacuous_1step, latent_beats_input), input_level (the k = N_x row), crossover (first_n,
+vacuous_1step, latent_beats_input; with --class linear also cls, eps_ref, rho_z, rho_f, R_x,
+features, d_x, and kappa = sqrt(B)), input_level (the k = N_x row), crossover (first_n,
 latent_wins_at, latent_wins_nonvacuous_at, statement), env; with --cost also measured
 (per k: max_eps, regret_1step, R1_at_eps, regret_T, R_T_at_eps, planner, regret_by_horizon,
 slope).
@@ -72,6 +81,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="planning horizon T >= 1 of the paper form's R_T")
     g.add_argument("--normalization", default="q", metavar="q|per-action",
                    help="paper form: target marginal of the per-action matrices")
+    g.add_argument("--class", dest="cls", default="tabular", metavar="tabular|linear",
+                   help="paper form: the learner's class; linear uses the environment's "
+                        "features x (one-hot if none) and a reference model fitted to the "
+                        "T2 minimizer (eps_ref + 2 dev_R)")
     g.add_argument("--c-max", default="1", metavar="C",
                    help="paper form: costs lie in [0, c_max]")
     g.add_argument("--cost", default=None, metavar="SPEC",
@@ -94,10 +107,11 @@ def bound_payload(curve) -> dict:  # noqa: ANN001 - BoundCurve
 
 
 def _paper_options(args: argparse.Namespace) -> tuple[str, int, float]:
-    """Validate --form, --horizon, --c-max, --normalization; one-line typed errors."""
+    """Validate --form, --horizon, --c-max, --normalization, --class; one-line typed
+    errors."""
     from ..errors import PaperFormError
     from ..paper.per_action import check_normalization
-    from ..paper.tradeoff import FORMS
+    from ..paper.tradeoff import FORMS, check_class
     if args.form not in FORMS:
         raise PaperFormError(f"--form {args.form!r} is not one of {', '.join(FORMS)}")
     try:
@@ -113,18 +127,21 @@ def _paper_options(args: argparse.Namespace) -> tuple[str, int, float]:
     if not (c_max > 0 and c_max < float("inf")):
         raise PaperFormError(f"--c-max {args.c_max!r} must be a finite number > 0")
     check_normalization(args.normalization)
+    check_class(args.cls, "--class")
     return args.form, horizon, c_max
 
 
 def paper_payload(C: CoOccurrence, ns: list[int], ks: list[int], horizon: int, delta: float,
-                  c_max: float, normalization: str, scan: bool = True) -> dict:
+                  c_max: float, normalization: str, scan: bool = True,
+                  cls: str = "tabular") -> dict:
     """The JSON object of ``bound --form paper`` (one paper-form table per n)."""
     from ..paper.tradeoff import paper_bound
     pa = C.per_action(min(max(ks), min(C.n_left, C.n_right)), normalization)
     tables = [paper_bound(C, n, ks, horizon, delta, c_max, normalization, per_action=pa,
-                          scan=scan and n == ns[-1]) for n in ns]
+                          scan=scan and n == ns[-1], cls=cls) for n in ns]
     last = tables[-1]
     out = last.to_dict()
+    out["class"] = cls
     out["rows"] = [dict(n=t.n, **r) for t in tables for r in t.rows]
     out["input_level"] = dict(n=last.n, **last.input_level)
     out["input_level_by_n"] = [dict(n=t.n, **t.input_level) for t in tables]
@@ -197,7 +214,7 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
         ks = parse_grid(args.k, "--k")
         check_k(ks, C)
     payload = paper_payload(C, ns, ks, horizon, args.delta, c_max, args.normalization,
-                            scan=not args.no_scan)
+                            scan=not args.no_scan, cls=args.cls)
     payload["env"] = env_info(mdp)
     if cost is not None:
         from ..paper.tradeoff import measured_regret
@@ -210,7 +227,8 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
         print_json(payload)
         return 0
     say(args, f"{mdp!r}; paper form, horizon T = {horizon}, costs in [0, {c_max:g}], "
-        f"normalization {args.normalization}")
+        f"normalization {args.normalization}"
+        + ("" if args.cls == "tabular" else f", class {args.cls}"))
     say(args, f"c0 = c_max sqrt(m C_mu) = {payload['c0']:.6g} (C_mu = {payload['C_mu']:.6g}),"
         f" C_inf = {payload['C_inf']:.6g}, min_a p(a) = {payload['min_p_action']:.4g}; "
         f"delta = {args.delta} split as {payload['delta_each']:.3g} per k (and the input end)")

@@ -7,7 +7,8 @@ reconstructed with every constant (THEORY P1-P6).
   encoder: Fantope relaxation, verified dual, rounded upper bound (P2);
 * :mod:`~jepatheory.paper.regret` -- single-step (P3) and T-step (P4) planning regret, exact,
   and their bounds;
-* :mod:`~jepatheory.paper.rademacher` -- the Rademacher sample term (P5);
+* :mod:`~jepatheory.paper.rademacher` -- the Rademacher sample term (P5), the linear-class
+  reference model;
 * :mod:`~jepatheory.paper.tradeoff` -- the paper-form table, k*(n), the input-level end,
   the crossover (P6);
 * :mod:`~jepatheory.paper.checks` -- the P1-P6 checks behind ``jepatheory prove``.
@@ -25,7 +26,15 @@ from .per_action import (
                          per_action_eps,
                          per_action_risk,
 )
-from .rademacher import P5Bound, p5_bound, p5_dev, rademacher_linear, rademacher_tabular
+from .rademacher import (
+                         LinearReference,
+                         P5Bound,
+                         linear_reference,
+                         p5_bound,
+                         p5_dev,
+                         rademacher_linear,
+                         rademacher_tabular,
+)
 from .regret import (
                          SingleStep,
                          TStep,
@@ -42,6 +51,7 @@ __all__ = [
                          "NORMALIZATIONS",
                          "ActionBlock",
                          "ActionSpectrum",
+                         "LinearReference",
                          "P5Bound",
                          "PaperBound",
                          "PerAction",
@@ -49,6 +59,7 @@ __all__ = [
                          "TStep",
                          "abar_block",
                          "abar_blocks",
+                         "linear_reference",
                          "p5_bound",
                          "p5_dev",
                          "paper_bound",

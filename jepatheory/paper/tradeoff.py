@@ -27,6 +27,24 @@ The input-level end (``input_level``): k = N_R, tail 0, the exact factorization
 :math:`2Tc_{\max}\sqrt{C_\infty}`: in this bound the horizon never changes which end is
 smaller (no horizon-dependent latent advantage); the crossover is in n only.
 
+Linear class (``cls="linear"``): :math:`z(s,a) = W_a^\top\phi(s)`, :math:`f(s') =
+U^\top\phi(s')`, features :math:`\phi` = ``C.mdp.x`` (else one-hot, :math:`R_x = 1`, whose class
+contains the T2 minimizer). For any fixed :math:`\theta_{\rm ref}` in the class
+(:math:`\|W_a\|_F\le\rho_z`, :math:`\|U\|_F\le\rho_f`, :math:`\|\phi\|\le R_x`), ERM and
+T1 give :math:`\varepsilon(\hat\theta)\le\varepsilon(\theta_{\rm ref}) + 2\,\mathrm{dev}_R`
+with :math:`B = \rho_z\rho_fR_x^2` and :math:`\mathfrak R_{m'}\le B\sqrt{|A|/m'}` (P5); per k,
+:math:`\theta_{\rm ref}` = :func:`~jepatheory.paper.rademacher.linear_reference` (least-squares
+fit of the balanced T2 minimizer), so
+
+.. math::
+
+    \bar\varepsilon_k^{\rm lin} = \frac{\varepsilon(\theta_{\rm ref,k}) +
+      2\,\mathrm{dev}_R(n,\delta/K,\rho_z\rho_fR_x^2)}{\min_a p(a)},
+
+and R1_step, R_T, vacuous use it exactly as for the tabular class (``kappa`` is then
+:math:`\sqrt B`). The input-level end stays the tabular exact factorization (k = N_R) in both
+classes.
+
 With ``normalization="per-action"`` only ``tail_max`` changes (per-action spectra); the
 learner's bound is the q-normalized one (the P5 deviation is proved for the pooled
 q-normalized U-statistic).
@@ -45,10 +63,11 @@ from ..bounds.constants import spectrum_upto
 from ..cooccurrence import CoOccurrence
 from ..errors import BoundInputError, PaperFormError
 from .per_action import PerAction, check_normalization
-from .rademacher import p5_bound
+from .rademacher import CLASSES, LinearReference, linear_reference, p5_bound
 from .regret import coverage_inf, coverage_mu
 
-__all__ = ["FORMS", "SCAN_N", "PaperBound", "input_level_B", "paper_bound", "sample_term_table"]
+__all__ = ["CLASSES", "FORMS", "SCAN_N", "PaperBound", "check_class", "input_level_B",
+           "paper_bound", "sample_term_table"]
 
 FORMS = ("theory", "paper")
 #: n grid of the crossover scan: 10^2 .. 10^16, two points per decade
@@ -77,6 +96,7 @@ class PaperBound(Result):
     crossover: dict[str, Any]
     per_action_certified: bool
     seconds: dict[str, float] = field(default_factory=dict)
+    cls: str = "tabular"
 
     _hidden = ("rows", "input_level", "crossover", "seconds")
 
@@ -96,9 +116,18 @@ def input_level_B(C: CoOccurrence) -> float:
     return float(np.sqrt(sq.max()))
 
 
+def check_class(cls: str, name: str = "cls") -> str:
+    """``cls`` must be one of :data:`CLASSES`; else a one-line :class:`PaperFormError`."""
+    if cls not in CLASSES:
+        raise PaperFormError(f"{name} {cls!r} is not one of {', '.join(CLASSES)}")
+    return cls
+
+
 def _row(k: int, tail: float, tail_max: float | None, B: float, kappa: float, n: int,
          de: float, C: CoOccurrence, min_pa: float, c0: float, T: int, c_max: float,
-         C_inf: float) -> dict[str, Any]:
+         C_inf: float, ref: LinearReference | None = None) -> dict[str, Any]:
+    if ref is not None:
+        return _row_linear(k, tail, tail_max, n, de, C, min_pa, c0, T, c_max, C_inf, ref)
     p5 = p5_bound(tail, k, n, de, B, cls="tabular", n_left=C.n_left, n_right=C.n_right)
     eps = p5.eps_bound / min_pa if min_pa > 0 else float("inf")
     r1 = 2 * c0 * math.sqrt(eps)
@@ -109,13 +138,32 @@ def _row(k: int, tail: float, tail_max: float | None, B: float, kappa: float, n:
                 "vacuous_1step": bool(r1 >= c_max)}
 
 
+def _row_linear(k: int, tail: float, tail_max: float | None, n: int, de: float,
+                C: CoOccurrence, min_pa: float, c0: float, T: int, c_max: float, C_inf: float,
+                ref: LinearReference) -> dict[str, Any]:
+    """The P6 row of the linear class: eps_ref + 2 dev_R (P5, linear complexity)."""
+    p5 = p5_bound(tail, k, n, de, ref.B, cls="linear", n_actions=C.mdp.n_actions,
+                  eps_ref=ref.eps_ref)
+    eps = p5.eps_bound / min_pa if min_pa > 0 else float("inf")
+    r1 = 2 * c0 * math.sqrt(eps)
+    rt = 2 * T * c_max * math.sqrt(C_inf * eps) if math.isfinite(C_inf) else float("inf")
+    return {"k": int(k), "tail_T": float(tail), "tail_max": tail_max,
+            "kappa": math.sqrt(ref.B), "B": float(ref.B), "rademacher": 2 * p5.dev,
+            "rademacher_complexity": p5.rademacher, "eps_bound": eps, "R1_step": r1,
+            "R_T": rt, "vacuous": bool(rt >= c_max), "vacuous_1step": bool(r1 >= c_max),
+            "cls": "linear", "eps_ref": ref.eps_ref, "rho_z": ref.rho_z, "rho_f": ref.rho_f,
+            "R_x": ref.R_x, "features": ref.features, "d_x": ref.d_x}
+
+
 def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: float = 0.05,
                 c_max: float = 1.0, normalization: str = "q", mu: ArrayLike | None = None,
                 per_action: PerAction | None = None, kappa_curve: ArrayLike | None = None,
-                scan: bool = True) -> PaperBound:
+                scan: bool = True, cls: str = "tabular") -> PaperBound:
     r"""The paper-form table at sample size ``n`` over ``ks`` (values above rank(T) are
-    dropped), horizon T = ``horizon``; see the module docstring."""
+    dropped), horizon T = ``horizon``, for the tabular or the linear (``cls``) class; see
+    the module docstring (THEORY P6; ``proofs/P6.md``)."""
     import time
+    check_class(cls)
     check_normalization(normalization)
     if not (isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool)
             and horizon >= 1):
@@ -136,7 +184,7 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
     secs["per_action"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     spec = spectrum_upto(C, K)
-    if kappa_curve is None:
+    if kappa_curve is None and cls == "tabular":
         from ..bounds.kappa import kappa_rescaled_curve
         kappa_curve = kappa_rescaled_curve(C, K)
     secs["spectrum_kappa"] = time.perf_counter() - t0
@@ -151,18 +199,24 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
     de = delta / n_grid
     T = int(horizon)
     tails = {k: float(spec.tail_k(k)) for k in ks}
-    kap = {k: float(kappa_curve[k]) for k in ks}
-
+    if cls == "tabular":
+        kap = {k: float(kappa_curve[k]) for k in ks}
+        refs: dict[int, LinearReference | None] = {k: None for k in ks}
+    else:
+        refs = {k: linear_reference(C, k) for k in ks}
+        kap = {k: math.sqrt(refs[k].B) for k in ks}
     beta = input_level_B(C)                 # n-free: once for the table and the scan
     tail_max = {k: per_action.tail_max(k) for k in ks}
 
     def rows_at(nn: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         rs = [_row(k, tails[k], tail_max[k], kap[k] ** 2, kap[k], nn, de, C,
-                   min_pa, c0, T, c_max, C_inf) for k in ks]
+                   min_pa, c0, T, c_max, C_inf, refs[k]) for k in ks]
         il = _row(kmax_T, 0.0, 0.0, beta, math.sqrt(beta), nn, de, C, min_pa, c0, T, c_max,
                   C_inf)
         il["k"] = kmax_T
         il["input_level"] = True
+        if cls != "tabular":
+            il["cls"] = "tabular"       # the input-level end: the exact tabular factorization
         return rs, il
 
     rows, il = rows_at(int(n))
@@ -194,14 +248,17 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
                       normalization=normalization, c_max=float(c_max), c0=c0, C_mu=C_mu,
                       C_inf=C_inf, min_p_action=min_pa, trivial_bound=float(c_max),
                       k_star=k_star, rows=rows, input_level=il, crossover=cross,
-                      per_action_certified=per_action.certified, seconds=secs)
+                      per_action_certified=per_action.certified, seconds=secs, cls=cls)
 
 
 def sample_term_table(C: CoOccurrence, ks: ArrayLike, ns: ArrayLike, delta: float = 0.05
                       ) -> list[dict[str, Any]]:
     r"""P5 against T4 and T4b per (k, n): the three bounds on :math:`\varepsilon` of their
     learners (P5 and T4: the class ERM of radius :math:`\kappa_k`; T4b: the plug-in
-    estimator), each at the same delta, and their ratios."""
+    estimator), each at the same delta, and their ratios; ``eps_P5_linear`` is P5 for the
+    linear class (features ``C.mdp.x``, else one-hot) at its reference model
+    (:func:`~jepatheory.paper.rademacher.linear_reference`): eps_ref + 2 dev_R with
+    B = rho_z rho_f R_x^2 (THEORY P5; ``proofs/P5.md``)."""
     from ..bounds.finite_sample import t4_bound
     from ..bounds.kappa import kappa_rescaled_curve
     from ..bounds.plugin import plugin_constants, plugin_variance, t4b_bound
@@ -212,6 +269,7 @@ def sample_term_table(C: CoOccurrence, ks: ArrayLike, ns: ArrayLike, delta: floa
     spec = spectrum_upto(C, max(ks))
     kap = kappa_rescaled_curve(C, max(ks))
     pv = plugin_variance(C)
+    refs = {k: linear_reference(C, k) for k in ks}
     rows = []
     for n in ns:
         const = plugin_constants(C, int(n), delta, pv)
@@ -222,12 +280,17 @@ def sample_term_table(C: CoOccurrence, ks: ArrayLike, ns: ArrayLike, delta: floa
                           n_right=C.n_right)
             t4 = t4_bound(tail, k, int(n), delta, float(kap[k]), d)
             t4b = t4b_bound(tail, k, const)
+            lin = p5_bound(tail, k, int(n), delta, refs[k].B, cls="linear",
+                           n_actions=C.mdp.n_actions, eps_ref=refs[k].eps_ref)
             rows.append({"n": int(n), "k": k, "tail": tail, "B": float(kap[k]) ** 2,
                              "eps_P5": p5.eps_bound, "eps_T4": t4.eps_bound,
                              "eps_T4b": t4b.eps_bound,
                              "P5_over_T4": p5.eps_bound / t4.eps_bound,
                              "P5_over_T4b": p5.eps_bound / t4b.eps_bound
-                             if math.isfinite(t4b.eps_bound) else float("nan")})
+                             if math.isfinite(t4b.eps_bound) else float("nan"),
+                             "eps_P5_linear": lin.eps_bound, "eps_ref_linear": refs[k].eps_ref,
+                             "B_linear": refs[k].B,
+                             "P5_linear_over_P5": lin.eps_bound / p5.eps_bound})
     return rows
 
 
