@@ -392,7 +392,10 @@ def worst_action(C: CoOccurrence, k: int, normalization: str = "q", solver: str 
     if n_R <= DENSE_MAX:
         G, f = _grams(blocks)
         best_lam, best_g = None, -np.inf
-        for lam0 in [pa / pa.sum(), np.full(len(blocks), 1 / len(blocks))]:
+        # p(a) (tail_k(T)), uniform and the vertices (each action's own tail_k): the
+        # weights then reproduce every part of `lower` they can
+        for lam0 in [pa / pa.sum(), np.full(len(blocks), 1 / len(blocks)),
+                     *np.eye(len(blocks))]:
             g, V = dual_value(G, f, lam0, k)
             if g > best_g:
                 best_g, best_lam = g, lam0
