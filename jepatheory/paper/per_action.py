@@ -218,27 +218,28 @@ def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = 
     import dataclasses
     import time
 
-    from .symmetry import check_candidate, coordinate_symmetries, find_symmetry, full_block
+    from .symmetry import (LazyCandidates, check_candidate, find_symmetry, full_block,
+                           iter_coordinate_symmetries)
     check_normalization(normalization)
     if not (isinstance(k, (int, np.integer)) and k >= 0):
         raise PaperFormError(f"per_action: k = {k!r} must be an integer >= 0")
     t0 = time.perf_counter()
     blocks = abar_blocks(C, normalization)
     N = C.mdp.n_states
-    candidates: list[tuple[str, NDArray[np.int64]]] = []
+    candidates: LazyCandidates | None = None
     if symmetries is not False:
-        candidates.append(("identity", np.arange(N)))
-        candidates += coordinate_symmetries(C.mdp.coords)
+        first = [("identity", np.arange(N))]
         if symmetries is not True:
             for i, c in enumerate(symmetries):
                 name, sigma = c if isinstance(c, tuple) else (f"candidate {i}", c)
-                candidates.append((str(name), check_candidate(str(name), sigma, N)))
+                first.append((str(name), check_candidate(str(name), sigma, N)))
+        candidates = LazyCandidates(first, iter_coordinate_symmetries(C.mdp.coords))
     full: dict[int, sp.csr_array] = {}
     out: list[ActionSpectrum] = []
     for b in blocks:
         kk = min(int(k), *b.A.shape)
         sym = None
-        if candidates and len(b.A.data):
+        if candidates is not None and len(b.A.data):
             Fb = full_block(b.A, b.rows, b.cols, N)
             for src in out:
                 if src.symmetry_of is None and src.k == kk:
