@@ -134,7 +134,7 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
     ("expr-int-digits", ["prove", "--derive", "P=[[[" + "9" * 200 + ", 0]], [[p, 1-p]]]",
                          "--params", "p"], {}),
     ("expr-timeout", ["prove", "--derive", "P=[[[(p+1)**32/2**32, 1-(p+1)**32/2**32]],"
-                      " [[p, 1-p]]]", "--params", "p", "--k", "1", "--timeout", "1"], {}),
+                      " [[p, 1-p]]]", "--params", "p", "--k", "1", "--timeout", "0.05"], {}),
     ("expr-nesting", ["prove", "--derive", "P=[[[" + "(" * 200 + "p" + ")" * 200 + ", 1-p]],"
                       " [[p, 1-p]]]", "--params", "p"], {}),
     ("expr-import", ["prove", "--derive", "P=[[[__import__('os').getcwd(), 0]], [[p, 1-p]]]",
