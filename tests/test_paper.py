@@ -544,6 +544,23 @@ def test_cli_spectrum_per_action_keys(capsys):
         assert np.allclose(x["tail"], y["tail"], atol=1e-10)
 
 
+def test_cli_paper_form_sample_terms(capsys):
+    code, out, _ = _run(capsys, "bound", "--env", "chain", "-p", "n=8", "--form", "paper",
+                        "--horizon", "3", "--n", "1e3,1e5", "--k", "1,2", "--sample-terms",
+                        "--no-scan", "--json")
+    assert code == 0
+    rows = json.loads(out)["sample_terms"]
+    assert {(r["n"], r["k"]) for r in rows} == {(1000, 1), (1000, 2), (100000, 1),
+                                                (100000, 2)}
+    for r in rows:
+        assert {"eps_P5", "eps_P5_linear", "eps_T4", "eps_T4b", "P5_over_T4"} <= set(r)
+        assert r["eps_P5"] >= r["tail"] and r["eps_T4"] >= r["tail"]
+    code, out, _ = _run(capsys, "bound", "--env", "chain", "-p", "n=8", "--form", "paper",
+                        "--horizon", "3", "--n", "1e3", "--k", "1", "--sample-terms",
+                        "--no-scan")
+    assert code == 0 and "eps_P5_linear" in out and "P5_over_T4b" in out
+
+
 def test_cli_theory_form_unchanged(capsys):
     base = ["bound", "--env", "chain", "-p", "n=6", "--k", "1,2", "--n", "1e4", "--no-scan",
             "--json"]

@@ -44,7 +44,8 @@ vacuous_1step, latent_beats_input; with --class linear also cls, eps_ref, rho_z,
 features, d_x, and kappa = sqrt(B)), input_level (the k = N_x row), crossover (first_n,
 latent_wins_at, latent_wins_nonvacuous_at, statement), env; with --cost also measured
 (per k: max_eps, regret_1step, R1_at_eps, regret_T, R_T_at_eps, planner, regret_by_horizon,
-slope).
+slope); with --sample-terms also sample_terms (per (n, k): tail, B, eps_P5, eps_P5_linear,
+eps_T4, eps_T4b, P5_over_T4, P5_over_T4b, ...).
 
 JSON keys (theory form): env, C_pi_star, D_pi_star, min_nu, c, trivial_bound, regret_factor, V_star,
 k_star (at the largest n), k_star_by_n, delta, delta_each, kappa_method, encoder,
@@ -85,6 +86,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="paper form: the learner's class; linear uses the environment's "
                         "features x (one-hot if none) and a reference model fitted to the "
                         "T2 minimizer (eps_ref + 2 dev_R)")
+    g.add_argument("--sample-terms", action="store_true",
+                   help="paper form: also the sample terms side by side per (k, n): P5 "
+                        "(tabular and linear classes), T4 and T4b bounds on eps and their "
+                        "ratios (JSON key sample_terms)")
     g.add_argument("--c-max", default="1", metavar="C",
                    help="paper form: costs lie in [0, c_max]")
     g.add_argument("--cost", default=None, metavar="SPEC",
@@ -219,6 +224,9 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
     if cost is not None:
         from ..paper.tradeoff import measured_regret
         payload["measured"] = measured_regret(C, ks, cost, horizon, c_max, args.normalization)
+    if args.sample_terms:
+        from ..paper.tradeoff import sample_term_table
+        payload["sample_terms"] = sample_term_table(C, ks, ns, args.delta)
     if args.csv:
         write_csv(args.csv, payload["rows"])
     if args.out:
@@ -238,6 +246,12 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
     say(args, f"k*(n): {payload['k_star_by_n']}; trivial bound c_max = {c_max:g}")
     if payload["crossover"].get("statement"):
         say(args, payload["crossover"]["statement"])
+    if args.sample_terms:
+        say(args, "sample terms: bounds on eps of each learner (P5 tabular and linear class "
+            "ERM, T4 class ERM, T4b plug-in), same delta:")
+        say(args, table(payload["sample_terms"], ["n", "k", "tail", "eps_P5", "eps_P5_linear",
+                                                  "eps_T4", "eps_T4b", "P5_over_T4",
+                                                  "P5_over_T4b"]))
     if cost is not None:
         say(args, "measured (T2 target encoder, per-action predictors, exact planning):")
         say(args, table(payload["measured"], ["k", "max_eps", "regret_1step", "R1_at_eps",
