@@ -246,7 +246,8 @@ def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = 
                     sym = find_symmetry(full[src.action], Fb, src.action, b.action, candidates)
                     if sym is not None:
                         break
-            full[b.action] = Fb
+            if sym is None:                      # a representative: a source for the rest
+                full[b.action] = Fb
         if sym is not None:
             out.append(_relabelled(out[sym.source], b, sym, blocks[sym.source], keep_vectors))
             continue
