@@ -561,6 +561,43 @@ def test_cli_paper_form_sample_terms(capsys):
     assert code == 0 and "eps_P5_linear" in out and "P5_over_T4b" in out
 
 
+@FAST
+@given(seed=seeds, size=sizes)
+def test_floor_bracket_contains_the_exact_floor(seed, size):
+    """P2 floor from T's spectrum alone: lower <= max_a tail_k(Abar_a) <= upper at every k,
+    and the paper-form bound columns do not depend on how the floor is obtained."""
+    from jepatheory.paper.per_action import tail_max_bracket
+    N, m, unc = size
+    C = _instance(seed, N, m, unc)
+    K = min(3, C.n_left, C.n_right)
+    br = tail_max_bracket(C, C.spectrum(K), range(1, K + 1))
+    pa = per_action(C, K, symmetries=False)
+    for k in range(1, K + 1):
+        exact = pa.tail_max(k)
+        assert br.lower[k] <= exact + 1e-9 and exact <= br.upper[k] + 1e-9
+    if K >= 1:
+        a = paper_bound(C, 1000, range(1, K + 1), 2, scan=False)
+        b = paper_bound(C, 1000, range(1, K + 1), 2, scan=False, floor="bracket")
+        assert b.floor == "bracket" and a.floor == "exact"
+        for ra, rb in zip(a.rows, b.rows):
+            assert rb["tail_max"] <= ra["tail_max"] + 1e-9 <= rb["tail_max_upper"] + 2e-9
+            assert (ra["eps_bound"], ra["R_T"]) == (rb["eps_bound"], rb["R_T"])
+
+
+def test_cli_paper_form_floor_bracket(capsys):
+    argv = ("bound", "--env", "grid", "-p", "width=6", "-p", "height=6", "--form", "paper",
+            "--horizon", "5", "--n", "1e4", "--k", "1,3", "--no-scan", "--json")
+    exact = json.loads(_run(capsys, *argv)[1])
+    code, out, _ = _run(capsys, *argv, "--floor", "bracket")
+    assert code == 0
+    br = json.loads(out)
+    assert exact["floor"] == "exact" and br["floor"] == "bracket"
+    for re_, rb in zip(exact["rows"], br["rows"]):
+        assert rb["tail_max"] <= re_["tail_max"] + 1e-9 <= rb["tail_max_upper"] + 2e-9
+        assert "tail_max_upper" not in re_ and re_["R_T"] == rb["R_T"]
+    assert "tail_max_upper" in _run(capsys, *argv[:-1], "--floor", "bracket")[1]
+
+
 def test_cli_theory_form_unchanged(capsys):
     base = ["bound", "--env", "chain", "-p", "n=6", "--k", "1,2", "--n", "1e4", "--no-scan",
             "--json"]
@@ -598,6 +635,9 @@ def test_cli_paper_form_linear_class(capsys):
 
 @pytest.mark.parametrize("argv,fragment", [
     (["bound", "--form", "paper", "--class", "bogus"], "'bogus'"),
+    (["bound", "--form", "paper", "--floor", "exactly"], "'exactly'"),
+    (["bound", "--form", "paper", "--floor", "bracket", "--normalization", "per-action"],
+     "--floor bracket needs --normalization q"),
     (["bound", "--form", "paper", "--horizon", "0"], "--horizon 0"),
     (["bound", "--form", "paper", "--horizon", "-3"], "--horizon -3"),
     (["bound", "--form", "paper", "--horizon", "two"], "'two'"),

@@ -44,7 +44,8 @@ vacuous_1step, latent_beats_input; with --class linear also cls, eps_ref, rho_z,
 features, d_x, and kappa = sqrt(B)), input_level (the k = N_x row), crossover (first_n,
 latent_wins_at, latent_wins_nonvacuous_at, statement), env; with --cost also measured
 (per k: max_eps, regret_1step, R1_at_eps, regret_T, R_T_at_eps, planner, regret_by_horizon,
-slope); with --sample-terms also sample_terms (per (n, k): tail, B, eps_P5, eps_P5_linear,
+slope); floor (exact or bracket; with --floor bracket each row also has tail_max_upper);
+with --sample-terms also sample_terms (per (n, k): tail, B, eps_P5, eps_P5_linear,
 eps_T4, eps_T4b, P5_over_T4, P5_over_T4b, ...).
 
 JSON keys (theory form): env, C_pi_star, D_pi_star, min_nu, c, trivial_bound, regret_factor, V_star,
@@ -86,6 +87,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="paper form: the learner's class; linear uses the environment's "
                         "features x (one-hot if none) and a reference model fitted to the "
                         "T2 minimizer (eps_ref + 2 dev_R)")
+    g.add_argument("--floor", default="exact", metavar="exact|bracket",
+                   help="paper form: the P2 floor tail_max from the certified per-action "
+                        "spectra (exact), or bracketed from T's spectrum alone (bracket: "
+                        "tail_max is the certified lower end, tail_max_upper the upper end; "
+                        "no per-action spectrum, about half the time at large N; "
+                        "normalization q)")
     g.add_argument("--sample-terms", action="store_true",
                    help="paper form: also the sample terms side by side per (k, n): P5 "
                         "(tabular and linear classes), T4 and T4b bounds on eps and their "
@@ -112,11 +119,11 @@ def bound_payload(curve) -> dict:  # noqa: ANN001 - BoundCurve
 
 
 def _paper_options(args: argparse.Namespace) -> tuple[str, int, float]:
-    """Validate --form, --horizon, --c-max, --normalization, --class; one-line typed
-    errors."""
+    """Validate --form, --horizon, --c-max, --normalization, --class, --floor; one-line
+    typed errors."""
     from ..errors import PaperFormError
     from ..paper.per_action import check_normalization
-    from ..paper.tradeoff import FORMS, check_class
+    from ..paper.tradeoff import FORMS, check_class, check_floor
     if args.form not in FORMS:
         raise PaperFormError(f"--form {args.form!r} is not one of {', '.join(FORMS)}")
     try:
@@ -133,17 +140,24 @@ def _paper_options(args: argparse.Namespace) -> tuple[str, int, float]:
         raise PaperFormError(f"--c-max {args.c_max!r} must be a finite number > 0")
     check_normalization(args.normalization)
     check_class(args.cls, "--class")
+    check_floor(args.floor, "--floor")
+    if args.floor == "bracket" and args.normalization != "q":
+        raise PaperFormError(f"--floor bracket needs --normalization q (got "
+                             f"{args.normalization!r})")
     return args.form, horizon, c_max
 
 
 def paper_payload(C: CoOccurrence, ns: list[int], ks: list[int], horizon: int, delta: float,
                   c_max: float, normalization: str, scan: bool = True,
-                  cls: str = "tabular") -> dict:
+                  cls: str = "tabular", floor: str = "exact") -> dict:
     """The JSON object of ``bound --form paper`` (one paper-form table per n)."""
-    from ..paper.tradeoff import paper_bound
-    pa = C.per_action(min(max(ks), min(C.n_left, C.n_right)), normalization)
+    from ..paper.tradeoff import check_floor, paper_bound
+    check_floor(floor, "--floor")
+    pa = None
+    if floor == "exact":
+        pa = C.per_action(min(max(ks), min(C.n_left, C.n_right)), normalization)
     tables = [paper_bound(C, n, ks, horizon, delta, c_max, normalization, per_action=pa,
-                          scan=scan and n == ns[-1], cls=cls) for n in ns]
+                          scan=scan and n == ns[-1], cls=cls, floor=floor) for n in ns]
     last = tables[-1]
     out = last.to_dict()
     out["class"] = cls
@@ -219,7 +233,7 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
         ks = parse_grid(args.k, "--k")
         check_k(ks, C)
     payload = paper_payload(C, ns, ks, horizon, args.delta, c_max, args.normalization,
-                            scan=not args.no_scan, cls=args.cls)
+                            scan=not args.no_scan, cls=args.cls, floor=args.floor)
     payload["env"] = env_info(mdp)
     if cost is not None:
         from ..paper.tradeoff import measured_regret
@@ -240,9 +254,13 @@ def _run_paper(args: argparse.Namespace, horizon: int, c_max: float) -> int:
     say(args, f"c0 = c_max sqrt(m C_mu) = {payload['c0']:.6g} (C_mu = {payload['C_mu']:.6g}),"
         f" C_inf = {payload['C_inf']:.6g}, min_a p(a) = {payload['min_p_action']:.4g}; "
         f"delta = {args.delta} split as {payload['delta_each']:.3g} per k (and the input end)")
+    floor_cols = ["tail_max", "tail_max_upper"] if args.floor == "bracket" else ["tail_max"]
     say(args, table(payload["rows"] + payload["input_level_by_n"],
-                    ["n", "k", "tail_T", "tail_max", "kappa", "rademacher", "eps_bound",
+                    ["n", "k", "tail_T", *floor_cols, "kappa", "rademacher", "eps_bound",
                      "R1_step", "R_T", "vacuous"]))
+    if args.floor == "bracket":
+        say(args, "floor bracketed from T's spectrum: tail_max <= max_a tail_k(Abar_a) <= "
+            "tail_max_upper (no per-action spectrum computed)")
     say(args, f"k*(n): {payload['k_star_by_n']}; trivial bound c_max = {c_max:g}")
     if payload["crossover"].get("statement"):
         say(args, payload["crossover"]["statement"])

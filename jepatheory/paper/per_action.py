@@ -47,6 +47,7 @@ __all__ = [
     "NORMALIZATIONS",
     "ActionBlock",
     "ActionSpectrum",
+    "FloorBracket",
     "PerAction",
     "abar_block",
     "abar_blocks",
@@ -56,6 +57,7 @@ __all__ = [
     "per_action_eps",
     "per_action_residual",
     "per_action_risk",
+    "tail_max_bracket",
 ]
 
 NORMALIZATIONS = ("q", "per-action")
@@ -346,3 +348,73 @@ def per_action_eps(C: CoOccurrence, z: NDArray, f: NDArray, a: int,
     supp :math:`q_a` (the risk's uniformity term sees only those)."""
     E = per_action_residual(C, z, f, a, normalization)
     return float(np.sum(E * E))
+
+
+# --------------------------------------------------------------------------- P2 floor bracket
+@dataclass(frozen=True, repr=False)
+class FloorBracket(Result):
+    r"""A bracket on the P2 floor :math:`\max_a\mathrm{tail}_k(\bar A_a)` (normalization q)
+    from the spectrum of T alone, for every k of ``ks``: ``lower[k] <= floor_k <=
+    upper[k]`` (see :func:`tail_max_bracket`). ``certified``: T's spectrum was certified
+    (the lower end needs "none skipped")."""
+
+    ks: list[int]
+    lower: dict[int, float]
+    upper: dict[int, float]
+    certified: bool
+    seconds: float
+
+    _hidden = ("lower", "upper")
+
+
+def tail_max_bracket(C: CoOccurrence, spectrum: Spectrum, ks: Sequence[int],
+                     rows: int = 131_072) -> FloorBracket:
+    r"""The P2 floor :math:`F_k = \max_a\mathrm{tail}_k(\bar A_a)` bracketed from the top-K
+    spectrum of T (no per-action spectrum), normalization q (THEORY P2; ``proofs/P2.md``):
+
+    .. math::
+
+        \max_a\Big(\|\bar A_a\|_F^2 - \frac{1}{p(a)}\sum_{i\le k}(\sigma_i+e_i)^2\Big)
+        \ \le\ F_k\ \le\
+        \max_a\Big(\|\bar A_a\|_F^2 - \frac{1}{p(a)}\sum_{i\le k}\|T_a v_i\|^2\Big),
+
+    :math:`e_i` the certified error of :math:`\sigma_i`, :math:`v_i` T's right singular
+    vectors. Lower end: :math:`T^\top T = \sum_b T_b^\top T_b \succeq p(a)\bar A_a^\top\bar
+    A_a` (D2: :math:`T_a = \sqrt{p(a)}\bar A_a`), so by Weyl's monotonicity every eigenvalue
+    of :math:`p(a)G_a` is at most the matching one of :math:`T^\top T` and the Ky Fan sums
+    follow. Upper end: Ky Fan's maximum principle, :math:`\sum_{i\le k}\sigma_i^2(\bar A_a)
+    \ge \|\bar A_aV_k\|_F^2` for orthonormal :math:`V_k` (orthonormal up to rounding here).
+    The lower end still satisfies P2's statement (no shared-encoder model has
+    :math:`\max_a\varepsilon_a` below it).
+    """
+    import time
+    t0 = time.perf_counter()
+    m = C.mdp.n_actions
+    pa = action_marginals(C)
+    for a in range(m):
+        if pa[a] <= 0:
+            raise ActionDataError(f"action {a} has no data under nu (p(a) = 0): its "
+                                  "per-action matrix Abar_a is empty")
+    ks = sorted({int(k) for k in ks})
+    K = max(ks)
+    if K > spectrum.k:
+        raise PaperFormError(f"tail_max_bracket: k = {K} exceeds the spectrum's {spectrum.k}")
+    T = C.T
+    row_act = C.left_actions
+    per_row = np.repeat(np.arange(T.shape[0]), np.diff(T.indptr))
+    fro_a = np.bincount(row_act[per_row], weights=T.data * T.data, minlength=m) / pa
+    s = spectrum.singular_values[:K]
+    e = spectrum.error_bounds[:K]
+    kf_up = np.cumsum((s + e) ** 2)
+    V = np.ascontiguousarray(spectrum.V[:, :K])
+    captured = np.zeros((m, K))                   # sum over a's rows of (T v_i)^2
+    for lo in range(0, T.shape[0], rows):
+        X = T[lo:lo + rows] @ V
+        ra = row_act[lo:lo + rows]
+        ind = sp.csr_array((np.ones(ra.size), (ra, np.arange(ra.size))), shape=(m, ra.size))
+        captured += ind @ (X * X)
+    cap_cum = np.cumsum(captured, axis=1) / pa[:, None]
+    lower = {k: float(max(0.0, np.max(fro_a - kf_up[k - 1] / pa))) for k in ks}
+    upper = {k: float(np.max(fro_a - cap_cum[:, k - 1])) for k in ks}
+    return FloorBracket(ks=ks, lower=lower, upper=upper, certified=bool(spectrum.certified),
+                        seconds=time.perf_counter() - t0)

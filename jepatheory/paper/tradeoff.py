@@ -62,14 +62,16 @@ from .._results import Result, table
 from ..bounds.constants import spectrum_upto
 from ..cooccurrence import CoOccurrence
 from ..errors import BoundInputError, PaperFormError
-from .per_action import PerAction, check_normalization
+from .per_action import PerAction, check_normalization, tail_max_bracket
 from .rademacher import CLASSES, LinearReference, linear_reference, p5_bound
 from .regret import coverage_inf, coverage_mu
 
-__all__ = ["CLASSES", "FORMS", "SCAN_N", "PaperBound", "check_class", "input_level_B",
-           "paper_bound", "sample_term_table"]
+__all__ = ["CLASSES", "FLOORS", "FORMS", "SCAN_N", "PaperBound", "check_class", "check_floor",
+           "input_level_B", "paper_bound", "sample_term_table"]
 
 FORMS = ("theory", "paper")
+#: how the P2 floor of the paper-form table is obtained (see :func:`paper_bound`)
+FLOORS = ("exact", "bracket")
 #: n grid of the crossover scan: 10^2 .. 10^16, two points per decade
 SCAN_N = tuple(round(10 ** e) for e in np.arange(2, 16.01, 0.5))
 
@@ -97,6 +99,7 @@ class PaperBound(Result):
     per_action_certified: bool
     seconds: dict[str, float] = field(default_factory=dict)
     cls: str = "tabular"
+    floor: str = "exact"
 
     _hidden = ("rows", "input_level", "crossover", "seconds")
 
@@ -114,6 +117,13 @@ def input_level_B(C: CoOccurrence) -> float:
     vals = P.data / C.nu_L[row_of] / C.q_R[P.indices]
     sq = np.bincount(row_of, weights=vals * vals, minlength=P.shape[0])
     return float(np.sqrt(sq.max()))
+
+
+def check_floor(floor: str, name: str = "floor") -> str:
+    """``floor`` must be one of :data:`FLOORS`; else a one-line :class:`PaperFormError`."""
+    if floor not in FLOORS:
+        raise PaperFormError(f"{name} {floor!r} is not one of {', '.join(FLOORS)}")
+    return floor
 
 
 def check_class(cls: str, name: str = "cls") -> str:
@@ -158,12 +168,23 @@ def _row_linear(k: int, tail: float, tail_max: float | None, n: int, de: float,
 def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: float = 0.05,
                 c_max: float = 1.0, normalization: str = "q", mu: ArrayLike | None = None,
                 per_action: PerAction | None = None, kappa_curve: ArrayLike | None = None,
-                scan: bool = True, cls: str = "tabular") -> PaperBound:
+                scan: bool = True, cls: str = "tabular", floor: str = "exact") -> PaperBound:
     r"""The paper-form table at sample size ``n`` over ``ks`` (values above rank(T) are
     dropped), horizon T = ``horizon``, for the tabular or the linear (``cls``) class; see
-    the module docstring (THEORY P6; ``proofs/P6.md``)."""
+    the module docstring (THEORY P6; ``proofs/P6.md``).
+
+    ``floor``: how the P2 floor ``tail_max`` is obtained. ``"exact"``: the certified
+    per-action spectra (:meth:`CoOccurrence.per_action`). ``"bracket"`` (normalization q):
+    from T's spectrum alone (:func:`~jepatheory.paper.per_action.tail_max_bracket`), no
+    per-action spectrum: ``tail_max`` is then the bracket's certified lower end (still a
+    floor: no shared-encoder model has max_a eps_a below it) and ``tail_max_upper`` its
+    upper end. The bound columns (eps_bound, R1_step, R_T) do not depend on the floor."""
     import time
     check_class(cls)
+    check_floor(floor)
+    if floor == "bracket" and normalization != "q":
+        raise PaperFormError("floor 'bracket' needs normalization q (it uses D2's "
+                             f"T_a = sqrt(p(a)) Abar_a), got {normalization!r}")
     check_normalization(normalization)
     if not (isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool)
             and horizon >= 1):
@@ -179,11 +200,15 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
     if not ks:
         raise BoundInputError(f"k: every requested k exceeds the rank bound {kmax_T}")
     K = max(ks)
-    if per_action is None:
+    if per_action is None and floor == "exact":
         per_action = C.per_action(K, normalization)
     secs["per_action"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     spec = spectrum_upto(C, K)
+    bracket = None
+    if floor == "bracket":
+        bracket = tail_max_bracket(C, spec, ks)
+        secs["floor_bracket"] = bracket.seconds
     if kappa_curve is None and cls == "tabular":
         from ..bounds.kappa import kappa_rescaled_curve
         kappa_curve = kappa_rescaled_curve(C, K)
@@ -206,11 +231,14 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
         refs = {k: linear_reference(C, k) for k in ks}
         kap = {k: math.sqrt(refs[k].B) for k in ks}
     beta = input_level_B(C)                 # n-free: once for the table and the scan
-    tail_max = {k: per_action.tail_max(k) for k in ks}
+    tail_max = {k: per_action.tail_max(k) for k in ks} if bracket is None else bracket.lower
 
     def rows_at(nn: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         rs = [_row(k, tails[k], tail_max[k], kap[k] ** 2, kap[k], nn, de, C,
                    min_pa, c0, T, c_max, C_inf, refs[k]) for k in ks]
+        if bracket is not None:
+            for r in rs:
+                r["tail_max_upper"] = bracket.upper[r["k"]]
         il = _row(kmax_T, 0.0, 0.0, beta, math.sqrt(beta), nn, de, C, min_pa, c0, T, c_max,
                   C_inf)
         il["k"] = kmax_T
@@ -248,7 +276,8 @@ def paper_bound(C: CoOccurrence, n: int, ks: ArrayLike, horizon: int, delta: flo
                       normalization=normalization, c_max=float(c_max), c0=c0, C_mu=C_mu,
                       C_inf=C_inf, min_p_action=min_pa, trivial_bound=float(c_max),
                       k_star=k_star, rows=rows, input_level=il, crossover=cross,
-                      per_action_certified=per_action.certified, seconds=secs, cls=cls)
+                      per_action_certified=per_action.certified if bracket is None
+                      else bracket.certified, seconds=secs, cls=cls, floor=floor)
 
 
 def sample_term_table(C: CoOccurrence, ks: ArrayLike, ns: ArrayLike, delta: float = 0.05
