@@ -514,6 +514,22 @@ def test_every_family_small(family, capsys):
     s = json.loads(out)
     assert s["normalization"] == "q"
     assert len(s["per_action"]) == s["env"]["n_actions"]
+    # the linear class and the bracketed floor on the same family: certified floor below
+    # the exact one, same bound columns as the default
+    code = main([*argv, "--class", "linear", "--floor", "bracket", "--sample-terms"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    lin = json.loads(out)
+    assert lin["class"] == "linear" and lin["floor"] == "bracket" and lin["sample_terms"]
+    for r, e in zip(lin["rows"], d["rows"]):
+        assert r["tail_max"] <= e["tail_max"] + 1e-9 <= r["tail_max_upper"] + 2e-9
+        assert r["eps_ref"] >= r["tail_T"] - 1e-9
+    # symmetric actions reuse a spectrum, checked; the values are those of --no-symmetry
+    code = main(["spectrum", "--env", family, "--k", "2", "--per-action", "--json",
+                 "--no-symmetry", *params])
+    own = json.loads(capsys.readouterr()[0])
+    for x, y in zip(s["per_action"], own["per_action"]):
+        assert np.allclose(x["singular_values"], y["singular_values"], atol=1e-10)
 
 
 # ----------------------------------------------------------------------------- CLI
