@@ -259,45 +259,41 @@ def refine_encoder(blocks: list[ActionBlock], V: NDArray, steps: int = REFINE_ST
         w = np.exp(bj * (e - val) / scale)
         w /= w.sum()
         D = sum(wa * ga for wa, ga in zip(w, g))
-        done = False
-        if np.linalg.norm(D) > 1e-15 * max(scale, 1.0):
+
+        def backtrack(direction: Any, step: float) -> tuple[bool, float]:
+            """Halve ``step`` until V + direction(step) strictly lowers the max (accepted:
+            the next step doubles) or the tries run out (reset to t0; an exhausted work
+            budget keeps the last step)."""
+            nonlocal V, AV, e, val, accepted, evals
             for _ in range(max_backtracks):
                 if evals >= max_evals:
-                    break
-                Vn = _orthonormal(V + t * D)
+                    return False, step
+                Vn = _orthonormal(V + direction(step))
                 AVn = [b.A @ Vn for b in blocks]
                 en = _eps_from(blocks, AVn)
                 evals += 1
                 if float(en.max()) < val:
-                    V, AV, e, val, done = Vn, AVn, en, float(en.max()), True
+                    V, AV, e, val = Vn, AVn, en, float(en.max())
                     accepted += 1
-                    t = min(2.0 * t, 1e3 * t0)
-                    break
-                t *= 0.5
-            else:
-                t = t0
+                    return True, min(2.0 * step, 1e3 * t0)
+                step *= 0.5
+            return False, t0
+
+        done = False
+        if np.linalg.norm(D) > 1e-15 * max(scale, 1.0):
+            done, t = backtrack(lambda step, D=D: step * D, t)
         if not done:
             # kink of the max: the prox-linear step, min_d max_a (e_a - 2<g_a, d>) +
             # |d|^2/(2 tp), i.e. d = 2 tp sum_a w_a g_a, w = argmax over the simplex of
             # w.(e - max e) - 2 tp w^T H w, H_ab = <g_a, g_b> (a descent direction for all
             # near-active actions at once)
             H = np.array([[float(np.sum(ga * gb)) for gb in g] for ga in g])
-            for _ in range(max_backtracks):
-                if evals >= max_evals:
-                    break
-                w = _simplex_qp((e - val) / scale, 2.0 * tp * H / scale)
-                Vn = _orthonormal(V + 2.0 * tp * sum(wa * ga for wa, ga in zip(w, g)))
-                AVn = [b.A @ Vn for b in blocks]
-                en = _eps_from(blocks, AVn)
-                evals += 1
-                if float(en.max()) < val:
-                    V, AV, e, val, done = Vn, AVn, en, float(en.max()), True
-                    accepted += 1
-                    tp = min(2.0 * tp, 1e3 * t0)
-                    break
-                tp *= 0.5
-            else:
-                tp = t0
+
+            def prox(step: float, H: NDArray = H, g: list[NDArray] = g) -> NDArray:
+                wp = _simplex_qp((e - val) / scale, 2.0 * step * H / scale)
+                return 2.0 * step * sum(wa * ga for wa, ga in zip(wp, g))
+
+            done, tp = backtrack(prox, tp)
         failed = 0 if done else failed + 1
         if failed >= patience:
             status = "stationary"
