@@ -78,6 +78,36 @@ def test_jepa_mlp_is_a_latent_model_with_its_parameter_count():
         assert r["regret"] >= -1e-9       # the optimum is an upper bound on any policy
 
 
+def test_features_mlp_is_an_input_level_model_of_comparable_size():
+    """The next-feature MLP (the MLP JEPA's input-level counterpart): input-level kind, its
+    parameter count, success and regret in range; its kernel rows are distributions; same
+    seed, same numbers; not in the default grid."""
+    pytest.importorskip("torch")
+    from jepatheory.phase.models import INPUT_MODELS, MODELS, fit_model
+    from jepatheory.sim.measure import rollout_dataset
+    from jepatheory.torch.regression import train_next_features
+    assert "features-mlp" in INPUT_MODELS and "features-mlp" not in MODELS
+    (cell,) = phase_cells("noisy-features", {"width": 3, "height": 3}, [0.5], [1, 3], [300],
+                          [4], ["features-mlp"], [0], steps=60)
+    assert cell["steps"] == 60 and cell["k"] == 0
+    res = run_phase_cell(cell)
+    assert res["family_kind"] == "input" and res["model"] == "features-mlp"
+    assert res["params"] > 1000
+    for r in res["rows"]:
+        assert 0.0 <= r["success"] <= 1.0 + 1e-12 and r["regret"] >= -1e-9
+    def numbers(rows):
+        return [{k: v for k, v in r.items() if k != "plan_ms"} for r in rows]
+    assert numbers(run_phase_cell(cell)["rows"]) == numbers(res["rows"])
+    mdp = phase_run.build_env("noisy-features", {"width": 3, "height": 3}, 0.5)
+    ds = rollout_dataset(mdp, 300, 20, 0)
+    mdl = fit_model(mdp, ds, "features-mlp", 1, 0, 60)
+    assert np.allclose(mdl.kernel.sum(axis=1), 1.0) and (mdl.kernel >= 0).all()
+    net = train_next_features(mdp, ds, steps=200, seed=1)
+    assert net.loss_curve[-1] < net.loss_curve[0]
+    mu = net.predict(mdp.x[ds.s[:7]], ds.a[:7])
+    assert mu.shape == (7, mdp.x.shape[1])
+
+
 def test_jepa_mlp_without_torch_is_skipped_with_the_install_message(monkeypatch):
     monkeypatch.setattr(phase_run, "torch_missing",
                         lambda: "torch is not installed: install the 'torch' extra")

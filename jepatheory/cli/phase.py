@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--n", default=None, help="transitions per model (default 3000)")
     g.add_argument("--k", default=None, help="latent dimensions (default 16,32)")
     g.add_argument("--models", default=None, help=f"comma list of {', '.join(ALL_MODELS)} "
-                   f"(default {','.join(MODELS)}; jepa-mlp needs the torch extra)")
+                   f"(default {','.join(MODELS)}; jepa-mlp and features-mlp, the MLP JEPA and the "
+                   "next-feature MLP of comparable size, need the torch extra)")
     g.add_argument("--seeds", default=None, help="data seeds (default 0-2; --quick 0-1)")
     g.add_argument("--seed", default="0", help="added to every data seed")
     g.add_argument("--steps", default="1500", help="gradient steps of jepa-linear and jepa-mlp")

@@ -21,13 +21,20 @@ the predicted observation's features to the goal's mean features:
 * ``count``: the count model (T5); cost (ii) rolls out its most likely next observation;
 * ``features``: next-feature ridge regression :math:`\mu(s,a) = W_a^\top[x(s);1]` with the
   kernel of :func:`jepatheory.sim.baselines.feature_kernel` for cost (i); cost (ii) feeds
-  the predicted features back, :math:`y_{t+1} = W_a^\top[y_t;1]`.
+  the predicted features back, :math:`y_{t+1} = W_a^\top[y_t;1]`;
+* ``features-mlp``: the same with an MLP, :math:`\mu(s,a) = g([x(s); \mathrm{onehot}(a)])`
+  (:func:`jepatheory.torch.regression.train_next_features`: two tanh hidden layers of 64,
+  the optimizer and steps of ``jepa-mlp``; the ``torch`` extra), the input-level model of
+  capacity comparable to ``jepa-mlp``; its kernel is
+  :func:`jepatheory.sim.baselines.gaussian_kernel` around :math:`\mu` with the training
+  residual as variance. Not in the default grid.
 
 Parameter counts: the tables' and weights' sizes (count model: N m N entries).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,7 +43,7 @@ from ..errors import ShapeError
 from ..mdp import MDP
 from ..model import clip_renormalize, model_kernel
 from ..sampling import Dataset
-from ..sim.baselines import count_kernel, feature_kernel
+from ..sim.baselines import count_kernel, feature_kernel, gaussian_kernel
 from ..sim.encoders import features
 from ..sim.trainers import train_erm, train_spectral
 from .planning import Rollout
@@ -45,11 +52,11 @@ __all__ = ["ALL_MODELS", "INPUT_MODELS", "LATENT_MODELS", "MODELS", "NEURAL_MODE
            "TRAINED_MODELS", "PhaseModel", "fit_model", "torch_missing"]
 
 #: Models trained with the torch backend (optional: skipped when torch is missing).
-NEURAL_MODELS = ("jepa-mlp",)
-LATENT_MODELS = ("jepa-tabular", "jepa-linear") + NEURAL_MODELS
-INPUT_MODELS = ("count", "features")
+NEURAL_MODELS = ("jepa-mlp", "features-mlp")
+LATENT_MODELS = ("jepa-tabular", "jepa-linear", "jepa-mlp")
+INPUT_MODELS = ("count", "features", "features-mlp")
 #: The default grid's models.
-MODELS = ("jepa-tabular", "jepa-linear") + INPUT_MODELS
+MODELS = ("jepa-tabular", "jepa-linear", "count", "features")
 ALL_MODELS = MODELS + NEURAL_MODELS
 #: Models fitted by gradient steps (their cells record ``steps``).
 TRAINED_MODELS = ("jepa-linear",) + NEURAL_MODELS
@@ -153,6 +160,24 @@ def _feature_rollout(mdp: MDP, W: NDArray, w_goal: NDArray) -> Rollout:
     return Rollout(first, step, cost, X.shape[1])
 
 
+def _mlp_rollout(mdp: MDP, net: Any, w_goal: NDArray) -> Rollout:
+    r"""Cost (ii) of ``features-mlp``: feed the predicted features back,
+    :math:`y_{t+1} = g([y_t; \mathrm{onehot}(a_t)])`."""
+    X = features(mdp)[:, :-1]
+    x_goal = w_goal @ X
+
+    def first(s: NDArray, A: NDArray) -> NDArray:
+        return net.predict(np.broadcast_to(X[s][:, None, :], A.shape + (X.shape[1],)), A)
+
+    def step(c: NDArray, A: NDArray) -> NDArray:
+        return net.predict(c, A)
+
+    def cost(c: NDArray) -> NDArray:
+        return np.sum((c - x_goal) ** 2, axis=-1)
+
+    return Rollout(first, step, cost, X.shape[1])
+
+
 def _count_rollout(mdp: MDP, P: NDArray, w_goal: NDArray) -> Rollout:
     X = features(mdp)[:, :-1]
     N, m = mdp.n_states, mdp.n_actions
@@ -197,6 +222,14 @@ def fit_model(mdp: MDP, ds: Dataset, name: str, k: int, seed: int = 0, steps: in
     if name == "count":
         P = count_kernel(mdp, ds).toarray()
         return PhaseModel(name, "input", N * m * N, P, _count_rollout(mdp, P, w_goal))
+    if name == "features-mlp":
+        from ..torch.regression import train_next_features   # lazy: the torch extra
+        Y = features(mdp)[:, :-1]
+        net = train_next_features(mdp, ds, Y, steps=steps, batch=512, seed=seed)
+        mu = net.predict(np.repeat(Y[:, None, :], m, axis=1),
+                         np.broadcast_to(np.arange(m), (N, m)))
+        P = gaussian_kernel(mu, Y, q, net.residual)
+        return PhaseModel(name, "input", net.n_params, P, _mlp_rollout(mdp, net, w_goal))
     W = _ridge(mdp, ds)
     P = feature_kernel(mdp, ds)
     return PhaseModel(name, "input", int(W.size) + 1, P, _feature_rollout(mdp, W, w_goal))

@@ -41,6 +41,7 @@ from .models import (
     ALL_MODELS,
     INPUT_MODELS,
     LATENT_MODELS,
+    NEURAL_MODELS,
     TRAINED_MODELS,
     fit_model,
     torch_missing,
@@ -80,7 +81,7 @@ STORE_KIND = "phase"
 #: Rough seconds of one cell per model at n = 3000, k = 16, noise 0, horizons 1..25 (one
 #: core, measured once); only the order of :func:`phase_cells` depends on them.
 BASE_SECONDS = {"jepa-linear": 1.0, "jepa-mlp": 6.0, "features": 0.5, "jepa-tabular": 0.35,
-                "count": 0.05}
+                "count": 0.05, "features-mlp": 4.0}
 
 
 def build_env(env: str, params: dict[str, Any], noise: float) -> MDP:
@@ -139,10 +140,11 @@ def phase_cells(env: str, params: dict[str, Any], noises: list[float], horizons:
     for mdl in models:
         if mdl not in ALL_MODELS:
             raise ShapeError(f"--models: unknown model {mdl!r}; known: {', '.join(ALL_MODELS)}")
-    if "jepa-mlp" in models and (msg := torch_missing()) is not None:
-        warnings.warn(f"phase: model jepa-mlp skipped: {msg}", MissingExtraWarning,
-                      stacklevel=2)
-        models = [m for m in models if m != "jepa-mlp"]
+    neural = [m for m in models if m in NEURAL_MODELS]
+    if neural and (msg := torch_missing()) is not None:
+        warnings.warn(f"phase: model{'s' if len(neural) > 1 else ''} {', '.join(neural)} "
+                      f"skipped: {msg}", MissingExtraWarning, stacklevel=2)
+        models = [m for m in models if m not in NEURAL_MODELS]
     if planner not in PLANNERS:
         raise ShapeError(f"--planner {planner!r}: use {' or '.join(PLANNERS)}")
     cells, seen = [], set()

@@ -20,7 +20,7 @@ from ..mdp import MDP
 from ..sampling import Dataset, count_model
 from .encoders import features
 
-__all__ = ["count_kernel", "feature_kernel", "BASELINES"]
+__all__ = ["count_kernel", "feature_kernel", "gaussian_kernel", "BASELINES"]
 
 BASELINES = ("count", "features")
 
@@ -46,11 +46,19 @@ def feature_kernel(mdp: MDP, ds: Dataset, ridge: float = 1e-3) -> NDArray[np.flo
         mu[:, a] = X @ W
         resid += float(np.sum((Ya - Xa @ W) ** 2))
     sigma2 = max(resid / (ds.n * Y.shape[1]), 1e-12)
-    q_hat = ds.q_hat()
+    return gaussian_kernel(mu, Y, ds.q_hat(), sigma2)
+
+
+def gaussian_kernel(mu: NDArray[np.float64], Y: NDArray[np.float64], q_hat: NDArray[np.float64],
+                    sigma2: float) -> NDArray[np.float64]:
+    r"""The kernel of a next-feature predictor :math:`\mu(s,a)` (``mu`` of shape (N, m, d)):
+    :math:`\hat P(s'|s,a)\propto\hat q(s')\exp(-\|Y(s')-\mu(s,a)\|^2/2\sigma^2)` over the
+    observed next states (supp :math:`\hat q`), dense ``(N*m, N)``."""
+    N, m = mu.shape[0], mu.shape[1]
     supp = np.flatnonzero(q_hat > 0)
     D = (np.sum(mu.reshape(N * m, 1, -1) ** 2, axis=2) - 2 * mu.reshape(N * m, -1) @ Y[supp].T
          + np.sum(Y[supp] ** 2, axis=1)[None, :])
-    logits = np.log(q_hat[supp])[None, :] - D / (2 * sigma2)
+    logits = np.log(q_hat[supp])[None, :] - D / (2 * max(float(sigma2), 1e-12))
     logits -= logits.max(axis=1, keepdims=True)
     W = np.exp(logits)
     P = np.zeros((N * m, N))

@@ -47,6 +47,7 @@ from .nets import ARCHS, JEPAWorldModel
 torch = require("torch")
 
 __all__ = [
+    "deterministic_mode",
     "REGS",
     "TORCH_TRAINERS",
     "TorchTrained",
@@ -86,7 +87,9 @@ def observation_tensor(mdp: MDP, dtype: Any = None) -> Any:
 
 
 @contextlib.contextmanager
-def _deterministic(on: bool, threads: int | None):
+def deterministic_mode(on: bool, threads: int | None):
+    """Within: deterministic torch algorithms (if ``on``) and ``threads`` CPU threads; the
+    previous settings are restored on exit."""
     prev = torch.are_deterministic_algorithms_enabled()
     prev_threads = torch.get_num_threads()
     if on:
@@ -145,7 +148,7 @@ def train_torch(name: str, C: CoOccurrence | MDP, ds: Dataset, k: int, encoder: 
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     cfg = _config(mdp, k, encoder, name, reg, hidden)
-    with _deterministic(deterministic and dev.type == "cpu", threads):
+    with deterministic_mode(deterministic and dev.type == "cpu", threads):
         model = JEPAWorldModel(cfg).to(dtype=tdtype)
         if encoder == "tabular":
             for emb in (model.z_table, model.h_table):
