@@ -18,7 +18,13 @@ model's own goal distance, exact search for H <= 5, CEM beyond). Everything is s
 ``<out>/phase.db`` (rerunning resumes) and summarized in ``<out>/paper_claims.json``; the
 conclusions printed are computed from the store.
 
-    python examples/paper_claims.py [--out DIR] [--workers W] [--quick | --light]
+    python examples/paper_claims.py [--out DIR] [--workers W] [--quick | --light | --neural]
+
+``--neural`` (the ``torch`` extra): the distractor-free families with the MLP models added on
+both sides at comparable size, ``jepa-mlp`` (latent) against ``features-mlp`` (the
+next-feature MLP), noise 0, 0.5, 1, H 1, 5, 15, 25, n = 500, k = 32, seeds 0-2: does an
+encoder that generalizes across observations change the verdict when the input-level side
+gets the same capacity?
 
 The claim is judged per configuration, cost and n: "latent >>" holds where the best latent
 model's regret is lower than the best input-level model's by more than two standard errors
@@ -51,11 +57,16 @@ CONFIGS = {
 
 
 LIGHT = ("block-off", "features-off")
+NEURAL = MODELS + ["jepa-mlp", "features-mlp"]
 
 
-def config_cells(name: str, quick: bool, light: bool = False) -> list[dict]:
+def config_cells(name: str, quick: bool, light: bool = False, neural: bool = False
+                 ) -> list[dict]:
     env, params = CONFIGS[name]
     off = "off" in name
+    if neural:  # the MLPs on both sides (a few minutes on 2 cores)
+        return phase_cells(env, params, NOISE, [1, 5, 15, 25], [500], [32], NEURAL, [0, 1, 2],
+                           steps=1000)
     if light:   # about a minute of CPU: the distractor-free families, noise 0 and 1
         return phase_cells(env, params, [0.0, 1.0], [1, 5, 15, 25], [500], [32], MODELS,
                            [0, 1, 2], steps=1000)
@@ -99,12 +110,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="3x3 maze, 2 noise x 2 horizons")
     ap.add_argument("--light", action="store_true",
                     help="distractor-free families only, noise 0 and 1, n = 500")
+    ap.add_argument("--neural", action="store_true",
+                    help="distractor-free families with jepa-mlp against features-mlp added "
+                         "(the torch extra)")
     args = ap.parse_args()
     out = Path(args.out)
-    store = out / ("phase_quick.db" if args.quick else "phase_light.db" if args.light
-                   else "phase.db")
-    names = LIGHT if args.light else tuple(CONFIGS)
-    cells = {name: config_cells(name, args.quick, args.light) for name in names}
+    tag = ("_quick" if args.quick else "_light" if args.light else "_neural" if args.neural
+           else "")
+    store = out / f"phase{tag}.db"
+    names = LIGHT if args.light or args.neural else tuple(CONFIGS)
+    cells = {name: config_cells(name, args.quick, args.light, args.neural) for name in names}
     everything = [c for cs in cells.values() for c in cs]
     s = run_sweep(everything, store, workers=args.workers, fn=run_phase_cell, kind="phase")
     print(f"{s.total} cells: {s.skipped} from the store, {s.ran} run in {s.seconds:.0f} s; "
@@ -117,8 +132,7 @@ def main() -> None:
         ver = verdict(rows)
         claims = judge(ver)
         summary[name] = dict(rows=rows, verdict=ver, claims=claims)
-        plot_all(rows, ver, out / ("figures_light" if args.light else "figures"),
-                 prefix=f"{name}_")
+        plot_all(rows, ver, out / f"figures{tag}", prefix=f"{name}_")
         print(f"\n== {name}: {CONFIGS[name][0]} {CONFIGS[name][1]}")
         for c in claims:
             print(f"  cost {c['cost']:8s} n={c['n']:5d}: latent >> input at high noise & "
@@ -128,7 +142,6 @@ def main() -> None:
                   + (f" (not tied: {c['easy_not_tie']})" if c["easy_not_tie"] else ""))
             print(f"      latent wins at (noise, H, diff) {c['latent_cells']}; input-level "
                   f"wins at {c['input_cells']}")
-    tag = "_quick" if args.quick else "_light" if args.light else ""
     (out / f"paper_claims{tag}.json").write_text(json.dumps(summary, indent=1, default=str))
     print(f"\nwritten: {out / f'paper_claims{tag}.json'}, figures in {out}")
 
