@@ -75,13 +75,19 @@ def numeric_p2(seed: int, n: int = 8) -> dict[str, float]:
     """Worst margins of the P2 bracket: lower <= upper, lower >= max tail and tail_T,
     random rank-k projections never beat the lower bound, Fantope residuals."""
     from ..convex.worst_action import shared_eps, worst_action
-    from .per_action import abar_blocks
+    from .per_action import abar_blocks, tail_max_bracket
     rng = np.random.default_rng(seed + 12)
     out = {"lower_minus_upper": -np.inf, "tail_minus_lower": -np.inf,
-               "lower_minus_random": -np.inf, "primal_residual": 0.0, "gap": 0.0}
+               "lower_minus_random": -np.inf, "primal_residual": 0.0, "gap": 0.0,
+               "bracket_violation": -np.inf}
     for C in random_instances(seed, n):
         k = int(rng.integers(1, max(2, min(4, C.n_right))))
         w = worst_action(C, k)
+        # the floor bracketed from T's spectrum alone contains max_a tail_k(Abar_a)
+        K = min(k, C.n_left, C.n_right)
+        br = tail_max_bracket(C, C.spectrum(K), [K])
+        out["bracket_violation"] = max(out["bracket_violation"], br.lower[K] - w.tail_max,
+                                       w.tail_max - br.upper[K])
         out["lower_minus_upper"] = max(out["lower_minus_upper"], w.lower - w.upper)
         out["tail_minus_lower"] = max(out["tail_minus_lower"], w.tail_max - w.lower,
                                       (w.tail_T or 0.0) - w.lower)
@@ -168,19 +174,42 @@ def check_p1(seed: int) -> CheckOutcome:
     from ..symbolic.per_action import prove_p1_general, prove_p1_sum_general
     proofs = [prove_p1_general("q"), prove_p1_general("per-action"), prove_p1_sum_general()]
     wi, ws = numeric_p1(seed)
-    ok = all(p.proved for p in proofs) and wi <= 1e-9 and ws <= 1e-9   # float64 round-off
+    sym, reused = numeric_p1_symmetry()
+    ok = (all(p.proved for p in proofs) and wi <= 1e-9 and ws <= 1e-9   # float64 round-off
+          and sym <= 1e-10 and reused > 0)
     return CheckOutcome(passed=bool(ok), evidence=(
         f"general dimension: {sum(p.proved for p in proofs)}/3 residual 0; {N_RANDOM} random "
-        f"MDPs: max identity error {wi:.1e}, max |sum p(a) R_a - L| {ws:.1e}"),
-        details={"identity_error": wi, "sum_error": ws})
+        f"MDPs: max identity error {wi:.1e}, max |sum p(a) R_a - L| {ws:.1e}; "
+        f"{reused} relabelled blocks reuse a spectrum, max difference {sym:.1e}"),
+        details={"identity_error": wi, "sum_error": ws, "symmetry_error": sym,
+                 "symmetry_reused": reused})
 
 
-@register("P2", "max_a tail_k(Abar_a) <= Fantope dual <= min max_a eps_a <= rounded upper",
+def numeric_p1_symmetry() -> tuple[float, int]:
+    """(max |sigma_i| and tail difference between the per-action spectra with and without
+    the symmetry reuse, number of blocks reused) on symmetric grids, a chain and a ring."""
+    from ..envs import make_env
+    worst, reused = 0.0, 0
+    for fam, params in (("grid", {"width": 5, "height": 5}), ("grid", {"width": 6, "height": 4}),
+                        ("chain", {"n": 9}), ("ring", {"n": 8})):
+        C = CoOccurrence(make_env(fam, **params))
+        k = min(3, C.n_right - 2)
+        a, b = C.per_action(k), C.per_action(k, symmetries=False)
+        for x, y in zip(a.actions, b.actions):
+            reused += x.symmetry_of is not None
+            worst = max(worst, float(np.abs(x.singular_values - y.singular_values).max()),
+                        abs(x.tail_k(k) - y.tail_k(k)))
+    return worst, reused
+
+
+@register("P2", "max_a tail_k(Abar_a) <= Fantope dual <= min max_a eps_a <= rounded upper; "
+          "the floor's bracket from T's spectrum contains it",
           PAPER, "proofs/P2.md")
 def check_p2(seed: int) -> CheckOutcome:
     d = numeric_p2(seed)
     ok = (d["lower_minus_upper"] <= 1e-9 and d["tail_minus_lower"] <= 1e-12
-          and d["lower_minus_random"] <= 1e-9 and d["primal_residual"] <= 1e-9)
+          and d["lower_minus_random"] <= 1e-9 and d["primal_residual"] <= 1e-9
+          and d["bracket_violation"] <= 1e-9)
     return CheckOutcome(passed=bool(ok), evidence="8 random MDPs: " + _fmt(d), details=d)
 
 
