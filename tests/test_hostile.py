@@ -90,6 +90,13 @@ CASES: list[tuple[str, list[str], dict[str, str]]] = [
      {}),
     ("bound-n-1e400", ["bound", "--n", "1e400", "--no-scan"], {}),
     ("bound-delta-2", ["bound", "--delta", "2"], {}),
+    # --- paper form: class, floor, per-action spectra on a huge grid
+    ("paper-class-bogus", ["bound", "--form", "paper", "--class", "quadratic"], {}),
+    ("paper-floor-bogus", ["bound", "--form", "paper", "--floor", "exactly"], {}),
+    ("paper-floor-bracket-per-action", ["bound", "--form", "paper", "--floor", "bracket",
+                                        "--normalization", "per-action"], {}),
+    ("per-action-huge-grid", ["spectrum", "--env", "grid", "-p", "width=100000", "-p",
+                              "height=100000", "--per-action"], {}),
     ("ladder-n-garbage", ["ladder", "--n", "abc"], {}),
     ("simulate-steps-0", ["simulate", "--trainer", "spectral", "--steps", "0"], {}),
     ("simulate-steps-neg", ["simulate", "--trainer", "spectral", "--steps", "-5"], {}),
