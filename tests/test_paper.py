@@ -189,6 +189,29 @@ def test_per_action_symmetry_reuse_matches_direct_spectra(seed, size):
         assert pa.actions[m + 1].symmetry_of is not None
 
 
+def test_symmetry_must_map_the_supports_onto_each_other():
+    """Every state moves to 0 under action 0 and to 1 under action 1 (supp q = {0, 1}). The
+    swap 0 <-> 1 relabels block 0 onto block 1; the 3-cycle 0 -> 1 -> 2 -> 0 matches every
+    nonzero too but maps state 1 (a zero column of Abar_0 inside supp q) outside supp q, so
+    it is refused and the vectors of a reused spectrum always fit the block."""
+    from jepatheory.mdp import MDP
+    P = np.zeros((4, 2, 4))
+    P[:, 0, 0] = 1.0
+    P[:, 1, 1] = 1.0
+    C = CoOccurrence(MDP.from_arrays(P, np.zeros((4, 2)), 0.9))
+    cycle = np.array([1, 2, 0, 3])
+    pa = per_action(C, 1, symmetries=[("cycle", cycle)], keep_vectors=True)
+    assert pa.actions[1].symmetry_of is None
+    pb = per_action(C, 1, symmetries=[("cycle", cycle), ("swap", np.array([1, 0, 2, 3]))],
+                    keep_vectors=True)
+    x = pb.actions[1]
+    assert x.symmetry == "swap" and x.symmetry_of == 0
+    A = abar_block(C, 1).A
+    R = A @ x._spectrum.V - x._spectrum.U * x.singular_values
+    assert np.abs(R).max() <= 1e-12
+    assert np.allclose(x.singular_values, pa.actions[1].singular_values)
+
+
 def test_per_action_symmetries_of_grids_and_bad_candidates():
     from jepatheory.envs import grid
     C = CoOccurrence(grid(6, 6, slip=0.1))

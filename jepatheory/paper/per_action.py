@@ -245,7 +245,9 @@ def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = 
             Fb = full_block(b.A, b.rows, b.cols, N)
             for src in out:
                 if src.symmetry_of is None and src.k == kk:
-                    sym = find_symmetry(full[src.action], Fb, src.action, b.action, candidates)
+                    a_blk = blocks[src.action]
+                    sym = find_symmetry(full[src.action], Fb, src.action, b.action, candidates,
+                                        supports=(a_blk.rows, a_blk.cols, b.rows, b.cols))
                     if sym is not None:
                         break
             if sym is None:                      # a representative: a source for the rest

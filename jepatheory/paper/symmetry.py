@@ -222,10 +222,18 @@ def check_candidate(name: str, sigma: object, n_states: int) -> NDArray[np.int64
 
 def find_symmetry(Fa: sp.csr_array, Fb: sp.csr_array, a: int, b: int,
                   candidates: Iterable[tuple[str, NDArray[np.int64]]],
-                  seed: int = 0) -> ActionSymmetry | None:
+                  seed: int = 0,
+                  supports: tuple[NDArray[np.int64], NDArray[np.int64],
+                                  NDArray[np.int64], NDArray[np.int64]] | None = None
+                  ) -> ActionSymmetry | None:
     r"""The first candidate relabelling with :math:`\bar A_b = \Pi_\sigma\bar A_a
     \Pi_\sigma^\top` up to ``SYMMETRY_TOL`` (``Fa``, ``Fb`` from :func:`full_block`), with its
-    measured defect :math:`\eta`; None when no candidate passes."""
+    measured defect :math:`\eta`; None when no candidate passes. ``supports`` = (rows_a,
+    cols_a, rows_b, cols_b), the blocks' row and column supports (sorted state indices): a
+    relabelling must also map a's supports onto b's (zero rows or
+    columns inside a support are not seen by the entry check), so that the relabelled singular
+    vectors land on b's supports.
+    """
     if Fa.shape != Fb.shape or Fa.nnz != Fb.nnz:
         return None
     fro = float(np.sqrt(np.dot(Fa.data, Fa.data)))
@@ -233,6 +241,10 @@ def find_symmetry(Fa: sp.csr_array, Fb: sp.csr_array, a: int, b: int,
     tol_entry = tol_eta
     rng = np.random.default_rng(seed)
     for by, sigma in candidates:
+        if supports is not None and not all(
+                np.array_equal(np.sort(sigma[src]), dst)
+                for src, dst in ((supports[0], supports[2]), (supports[1], supports[3]))):
+            continue
         if _quick_reject(Fa, Fb, sigma, rng, tol_entry):
             continue
         R = relabel(Fa, sigma)
