@@ -696,6 +696,19 @@ def test_cli_bad_input_exits_2(capsys, argv, fragment):
     assert len(lines) == 1 and "Traceback" not in err and fragment in lines[0], err
 
 
+@pytest.mark.parametrize("option", ["--floor", "--class"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "1e999", "", "BRACKET", "tabular,linear",
+                                   "/tmp", "exact " * 2000])
+def test_cli_paper_choice_options_refuse_bad_values_before_building(capsys, option, value):
+    """Every bad value of --floor / --class exits 2 with one line naming it, and before the
+    environment is built: the 10^10-state grid here is never allocated."""
+    code, out, err = _run(capsys, "bound", "--env", "grid", "-p", "width=100000", "-p",
+                          "height=100000", "--form", "paper", option, value)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0] and repr(value)[:40] in lines[0]
+
+
 def test_cli_action_without_data_exits_2(capsys, tmp_path):
     mdp = make_env("chain", n=5)
     nu = np.full((5, 2), 0.2)
