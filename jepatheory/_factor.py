@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from .errors import MissingExtraError, SpectrumError
 
 __all__ = ["Factor", "Inertia", "factor_shifted", "inertia_shifted", "pardiso_available",
-           "require_pardiso", "BACKENDS", "PARDISO_MIN_N"]
+           "require_pardiso", "resolve_backend", "BACKENDS", "PARDISO_MIN_N"]
 
 #: Accepted values of ``backend``.
 BACKENDS = ("auto", "pardiso", "superlu")
@@ -107,6 +107,14 @@ def pypardiso_module() -> Any | None:
 def pardiso_available() -> bool:
     """True when the ``fast`` extra (pypardiso with an MKL runtime) can be used."""
     return _pypardiso() is not None
+
+
+def resolve_backend(backend: str, n: int) -> str:
+    """The backend ``factor_shifted`` uses for an n x n matrix: ``auto`` is PARDISO when it
+    is installed and ``n >= PARDISO_MIN_N``, else SuperLU."""
+    if backend == "auto":
+        return "pardiso" if n >= PARDISO_MIN_N and pardiso_available() else "superlu"
+    return backend
 
 
 def require_pardiso(what: str) -> None:
@@ -322,9 +330,7 @@ def factor_shifted(G: sp.csr_array, s0: float, backend: str = "auto", inertia: b
     if backend not in BACKENDS:
         raise SpectrumError(f"top_singular: unknown factorization {backend!r} "
                             f"({', '.join(BACKENDS)})")
-    if backend == "auto":
-        backend = "pardiso" if G.shape[0] >= PARDISO_MIN_N and pardiso_available() \
-            else "superlu"
+    backend = resolve_backend(backend, G.shape[0])
     if backend == "pardiso":
         require_pardiso("factorization='pardiso'")
         return _pardiso(G, s0, threads)

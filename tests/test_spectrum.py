@@ -482,3 +482,27 @@ def test_auto_falls_back_to_lanczos_when_the_count_cannot_be_used(monkeypatch):
     with pytest.warns(SpectrumWarning):  # forced inertia: no fallback, not certified
         f = top_singular(C.T, 8, certificate="inertia", attempts=1)
     assert not f.certified
+
+
+def test_norm_upper_with_empty_rows():
+    """A per-action block with an unreached state has an empty Gram row (also the last
+    one): the bound is the largest absolute row sum, empty rows counting 0."""
+    from jepatheory.spectrum._linalg import norm_upper
+    G = sp.csr_array(np.array([[2.0, -1.0, 0.0], [-1.0, 3.0, 0.0], [0.0, 0.0, 0.0]]))
+    assert norm_upper(G) == 4.0
+    G = sp.csr_array(np.array([[0.0, 0.0, 0.0], [0.0, 3.0, -5.0], [0.0, -5.0, 1.0]]))
+    assert norm_upper(G) == 8.0
+    assert norm_upper(sp.csr_array((3, 3))) == 0.0
+
+
+def test_sparse_spectrum_of_a_block_with_unreached_states():
+    """Deterministic grid, action 'up': the bottom row is never reached, so Abar_a has empty
+    columns (the last ones included); the sparse path agrees with the dense SVD. The 25
+    wall states carry sigma = sqrt(2), the rest at most 1: k = 25 ends at a gap."""
+    from jepatheory.paper.per_action import abar_blocks
+    A = abar_blocks(CoOccurrence(grid(25, 70, slip=0.0)))[0].A
+    assert (np.diff(sp.csc_array(A).indptr) == 0).any()
+    s = top_singular(A, 25, method="sparse", block=32)
+    d = top_singular(A, 25, method="dense")
+    assert s.certified
+    assert np.allclose(s.singular_values, d.singular_values, atol=1e-9)

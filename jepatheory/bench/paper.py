@@ -7,9 +7,12 @@ Stages (each on a freshly built T, so no cache is shared between the compared pi
 * stacked: the certified top-k spectrum of T (``CoOccurrence.spectrum``), the baseline of
 * per-action: the certified top-k spectra of the four Abar_a (``CoOccurrence.per_action``:
   on the square slip grid the four blocks are one matrix relabelled by the grid's rotations,
-  checked entry by entry, so one certified spectrum serves all four); target: per-action /
-  stacked <= 1.5; ``--without-symmetry`` also times every block computed on its own (the
-  cost on an MDP without such symmetries);
+  checked entry by entry, so one certified spectrum serves all four; its leading vectors
+  live along the wall the action pushes into, so they come from a principal submatrix,
+  certified by the inertia count on the whole block); target: per-action / stacked <= 1.5;
+  ``--without-symmetry`` also times every block computed on its own (the cost on an MDP
+  without such symmetries), ``--without-localization`` the blocks by the block Krylov on
+  the whole matrix (the cost when the leading vectors are spread out);
 * bound: today's theory-form table, the stages of ``bench bound`` after building T (spectrum,
   pi* by value iteration, the occupancy and C^pi*, kappa_k, v and Lc, the table over (n, k)
   with the scan), the baseline of
@@ -38,6 +41,10 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--without-symmetry", action="store_true",
                    help="also time the per-action spectra with the symmetry reuse off "
                         "(four certified spectra: the cost without symmetric actions)")
+    p.add_argument("--without-localization", action="store_true",
+                   help="also time the per-action spectra with the localized Ritz pairs off "
+                        "(the block Krylov on the whole block: the cost when the leading "
+                        "vectors are not localized)")
 
 
 
@@ -72,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     if args.without_symmetry:
         pa_all = stage(f"per-action spectra k={K}, no symmetry reuse",
                        lambda C=C1: C.per_action(K, symmetries=False))
+    pa_krylov = None
+    if args.without_localization:
+        pa_krylov = stage(f"per-action spectra k={K}, no localized Ritz pairs",
+                          lambda C=C1: C.per_action(K, localize=False))
     del C1
     C2 = stage("T (for the bound)", lambda: CoOccurrence(mdp))
 
@@ -124,6 +135,14 @@ def run(args: argparse.Namespace) -> int:
         payload["per_action_without_symmetry_max_diff"] = max(
             float(abs(x.singular_values - y.singular_values).max(initial=0.0))
             for x, y in zip(pa.actions, pa_all.actions))
+    payload["per_action_localized_region"] = [s.localized_region for s in pa.actions]
+    if pa_krylov is not None:
+        payload["per_action_without_localization_over_stacked"] = \
+            sec[f"per-action spectra k={K}, no localized Ritz pairs"] / \
+            sec[f"stacked spectrum k={K}"]
+        payload["per_action_without_localization_max_diff"] = max(
+            float(abs(x.singular_values - y.singular_values).max(initial=0.0))
+            for x, y in zip(pa.actions, pa_krylov.actions))
     if args.json:
         print_json(payload)
         return 0
@@ -133,6 +152,13 @@ def run(args: argparse.Namespace) -> int:
           f"{'met' if r_spec <= 1.5 else 'NOT met'}); certified: stacked {spec.certified}, "
           f"per-action {pa.certified}; reused by symmetry: "
           f"{[s.symmetry for s in pa.actions]}")
+    print(f"rows of the principal submatrices whose Ritz pairs were certified on the whole "
+          f"block: {payload['per_action_localized_region']} (None: block Krylov)")
+    if pa_krylov is not None:
+        print(f"without the localized Ritz pairs: per-action / stacked = "
+              f"{payload['per_action_without_localization_over_stacked']:.2f}; largest "
+              f"difference of a singular value "
+              f"{payload['per_action_without_localization_max_diff']:.2e}")
     if pa_all is not None:
         print(f"without the symmetry reuse: per-action / stacked = "
               f"{payload['per_action_without_symmetry_over_stacked']:.2f}; largest difference "

@@ -152,6 +152,10 @@ class ActionSpectrum(Result):
     symmetry_of: int | None = None
     symmetry: str | None = None
     symmetry_eta: float = 0.0
+    #: rows of the principal submatrix whose Ritz pairs were certified on the whole block
+    #: (:mod:`jepatheory.spectrum._localized`), None when the block Krylov (or a dense
+    #: SVD) computed them
+    localized_region: int | None = None
 
     def tail_k(self, k: int) -> float:
         """tail_k for ``k <= self.k``; for ``k >= rank bound`` it is 0 (up to rounding)."""
@@ -194,7 +198,7 @@ class PerAction(Result):
                      "frobenius_sq": s.frobenius_sq, "residuals": s.residuals,
                      "certified": s.certified, "certificate_by": s.certificate_by,
                      "symmetry_of": s.symmetry_of, "symmetry": s.symmetry,
-                     "symmetry_eta": s.symmetry_eta}
+                     "symmetry_eta": s.symmetry_eta, "localized_region": s.localized_region}
                 for s in self.actions]
 
 
@@ -264,7 +268,7 @@ def per_action(C: CoOccurrence, k: int, normalization: str = "q", method: str = 
             frobenius_sq=s.frobenius_sq, certified=s.certified, method=s.method,
             certificate_by="dense" if s.method == "dense" else
             (s.certificate.check or {}).get("by"),
-            _spectrum=s))
+            _spectrum=s, localized_region=_localized_region(s)))
     return PerAction(normalization=normalization, k=int(k), actions=out,
                      seconds=time.perf_counter() - t0, blocks=blocks)
 
@@ -299,7 +303,13 @@ def _relabelled(src: ActionSpectrum, b: ActionBlock, sym: Any, a: ActionBlock,
         k=src.k, singular_values=s, residuals=res, tail=tail, frobenius_sq=fro,
         certified=src.certified, method="symmetry",
         certificate_by=f"symmetry of action {src.action} ({sym.by}; {src.certificate_by})",
-        _spectrum=spec, symmetry_of=src.action, symmetry=sym.by, symmetry_eta=sym.eta)
+        _spectrum=spec, symmetry_of=src.action, symmetry=sym.by, symmetry_eta=sym.eta,
+        localized_region=src.localized_region)
+
+
+def _localized_region(s: Spectrum) -> int | None:
+    d = s.certificate.details.get("localized") if s.method != "dense" else None
+    return int(d["region"]) if d and d.get("proved") else None
 
 
 # --------------------------------------------------------------------------- P1 numerics

@@ -17,6 +17,11 @@ Methods (``top_singular(..., method=)``):
     A block Krylov space of :math:`B` gives the Ritz pairs (Rayleigh-Ritz on B from the
     orthogonalization coefficients, exact residuals of G from one small Gram matrix per
     block, a final Rayleigh-Ritz with G on the top vectors).
+    Before the block Krylov, when the inertia certificate is available and the leading
+    vectors of G are localized near a few heavy rows (a per-action block's wall; never T
+    itself, whose top eigenvalue is its typical row sum), the Ritz pairs come from a small
+    principal submatrix around them and go to the same certificate on the whole G
+    (:mod:`jepatheory.spectrum._localized`, ``proofs/P1.md``); ``localize=False`` skips it.
 ``matvec``
     The same block Krylov method on :math:`G` itself (products only, no factorization);
     slow when the top gaps are small, for matrices whose factorization does not fit.
@@ -103,9 +108,21 @@ def canonical_signs(U: NDArray[np.float64], V: NDArray[np.float64]) -> tuple[NDA
     return U * signs, V * signs
 
 
-def _canonical_flips(V: NDArray[np.float64]) -> NDArray[np.float64]:
-    idx = np.argmax(np.abs(V), axis=0)
-    signs = np.sign(V[idx, np.arange(V.shape[1])])
+def _canonical_flips(V: NDArray[np.float64], rows: int = 65_536) -> NDArray[np.float64]:
+    """Signs making each column's first largest-magnitude entry positive (row chunks: no
+    n x k temporary, and the reductions run along contiguous rows)."""
+    k = V.shape[1]
+    cols = np.arange(k)
+    best = np.full(k, -1.0)
+    idx = np.zeros(k, dtype=np.int64)
+    for lo in range(0, V.shape[0], rows):
+        A = np.abs(V[lo:lo + rows])
+        i = A.argmax(axis=0)
+        m = A[i, cols]
+        better = m > best                    # strict: the first occurrence wins on ties
+        best[better] = m[better]
+        idx[better] = i[better] + lo
+    signs = np.sign(V[idx, cols])
     signs[signs == 0] = 1.0
     return signs
 
@@ -167,8 +184,8 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
                  extra: int = 8, block: int = 4, max_dim: int | None = None, attempts: int = 3,
                  delta: float = 1e-10, cert_steps: int = 300,
                  threads: int | None = None, factorization: str = "auto",
-                 certificate: str = "auto", options: SpectrumOptions | None = None
-                 ) -> Spectrum:
+                 certificate: str = "auto", localize: bool = True,
+                 options: SpectrumOptions | None = None) -> Spectrum:
     r"""Top-``k`` singular triplets of ``T`` (dense or sparse), descending, with a proof
     that none was skipped.
 
@@ -202,6 +219,12 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
         factorization: :func:`certify_top_inertia`; needs the ``fast`` extra) or
         ``"auto"`` (inertia when the shift-invert factorization is PARDISO's, falling back
         to Lanczos when the count cannot be used; else Lanczos).
+    localize : ``sparse`` path with the inertia certificate: first try Ritz pairs from a
+        principal submatrix around the heavy rows of G (a wall, a bottleneck: where the
+        leading vectors of a per-action block live), certified by the same inertia count
+        on the whole G; falls back to the block Krylov when it does not apply or is not
+        proved (:mod:`jepatheory.spectrum._localized`). ``certificate["localized"]`` says
+        what was tried.
     options : a :class:`SpectrumOptions` holding all of the above at once; when given it
         replaces the keywords.
 
@@ -221,6 +244,7 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
                                                 options.delta, options.cert_steps)
         threads, factorization, certificate = (options.threads, options.factorization,
                                                options.certificate)
+        localize = options.localize
     if getattr(T, "ndim", None) != 2:
         raise SpectrumError("top_singular: T must be a matrix, got "
                             f"ndim={getattr(T, 'ndim', None)}")
@@ -265,7 +289,8 @@ def top_singular(T: Any, k: int, method: str = "auto", tol: float = 1e-8, seed: 
         opts = SpectrumOptions(method=method, tol=tol, seed=seed, extra=extra, block=block,
                                max_dim=max_dim, attempts=attempts, delta=delta,
                                cert_steps=cert_steps, threads=threads,
-                               factorization=factorization, certificate=certificate)
+                               factorization=factorization, certificate=certificate,
+                               localize=bool(localize))
         run = iterative(T, k, opts, max(1, nthreads))
         s, U, V, certified = run.s, run.U, run.V, run.certified
         cert.update(run.info)

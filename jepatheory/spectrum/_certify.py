@@ -152,7 +152,11 @@ def certify_top_inertia(G: sp.csr_array, theta: NDArray, Y: NDArray, p: int,
     top p. Rounding: the count is that of :math:`G + E`, :math:`\|E\| \le`
     ``INERTIA_MARGIN`` :math:`\|G\|_\infty`, which the margin
     :math:`\theta_p - \|R\|_2 - c` must exceed. A count above p proves a skipped value
-    (``skip_detected``)."""
+    (``skip_detected``).
+
+    ``Y`` and ``GY`` may be restricted to a common set of rows outside which both vanish
+    (the Ritz vectors of a principal submatrix, :mod:`._localized`): the block residual and
+    the orthogonality error only read them."""
     Q, r2, orth_err, need = block_check(G, theta, Y, p, GY)
     del Q
     base = dict(by="inertia", p=int(p), block_residual=r2, orthogonality_error=orth_err,

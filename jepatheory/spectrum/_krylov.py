@@ -15,11 +15,12 @@ import scipy.linalg.blas as _blas
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from .._factor import Factor, factor_shifted
+from .._factor import Factor, factor_shifted, resolve_backend
 from .._spmv import matmul
 from ..errors import SpectrumError
 from ._certify import certify_top, certify_top_inertia
 from ._linalg import column_norms_of_difference, gram, norm_upper
+from ._localized import local_ritz
 from ._records import Iterated, Operator, SpectrumOptions
 
 __all__ = ["lambda_max_upper", "ShiftInvert", "shift_invert", "gram_orthonormalize", "orth_against",
@@ -98,7 +99,8 @@ class ShiftInvert:
 
 
 def shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExecutor | None,
-                  threads: int, backend: str = "auto", gmul: Operator | None = None
+                  threads: int, backend: str = "auto", gmul: Operator | None = None,
+                  bound: tuple[float, dict[str, float]] | None = None
                   ) -> tuple[ShiftInvert, dict]:
     r"""Factor :math:`s_0 I - G` with :math:`s_0` just above :math:`\lambda_{\max}(G)`.
 
@@ -107,8 +109,9 @@ def shift_invert(G: sp.csr_array, rng: np.random.Generator, pool: ThreadPoolExec
     When :math:`s_0 > b` (the usual case: the Collatz-Wielandt bound is tight) B is positive
     definite by the bound alone; otherwise the factorization proves it (a completed
     Cholesky, or an :math:`LDL^\top` with no nonpositive pivot), and if it does not,
-    refactor at :math:`s_0 = b(1 + 10^{-6})`. A tight :math:`s_0` keeps the gaps of B wide."""
-    upper, binfo = lambda_max_upper(G, rng, gmul=gmul)
+    refactor at :math:`s_0 = b(1 + 10^{-6})`. A tight :math:`s_0` keeps the gaps of B wide.
+    ``bound``: the result of :func:`lambda_max_upper` when the caller has it already."""
+    upper, binfo = lambda_max_upper(G, rng, gmul=gmul) if bound is None else bound
     guess = binfo.get("lanczos", upper) * (1 + 2e-3)
     shifts = [min(upper, guess) * (1 + 1e-6) + 1e-300]
     if guess < upper:
@@ -329,8 +332,17 @@ def iterative_in(T: Any, k: int, opts: SpectrumOptions, pool: ThreadPoolExecutor
     gmul = matmul(G)  # G @ X on MKL's threads with the 'fast' extra, else SciPy
     info.update(gram_side="right (T^T T)" if right else "left (T T^T)", gram_nnz=int(G.nnz),
                 gram_seconds=time.perf_counter() - t0)
+    scale = max(norm_upper(G), 1e-300)
+    tol_abs = tol * scale
+    p = min(n - 1, k + max(extra, 1))
     if method == "sparse":
-        op, finfo = shift_invert(G, rng, pool, threads, factorization, gmul)
+        bound = lambda_max_upper(G, rng, gmul=gmul)
+        if opts.localize and (certificate == "inertia" or (
+                certificate == "auto" and resolve_backend(factorization, n) == "pardiso")):
+            done = _localized(Tc, right, G, k, p, tol_abs, bound, threads, info)
+            if done is not None:
+                return done
+        op, finfo = shift_invert(G, rng, pool, threads, factorization, gmul, bound=bound)
         info.update(finfo)
         apply: Operator = op
         to_lambda: Callable[[float], float] = op.to_lambda
@@ -358,10 +370,7 @@ def iterative_in(T: Any, k: int, opts: SpectrumOptions, pool: ThreadPoolExecutor
         gap_min = 1e-4
         shift = None
 
-    scale = max(norm_upper(G), 1e-300)
-    tol_abs = tol * scale
     block = min(n, block)
-    p = min(n - 1, k + max(extra, 1))
     cap = max_dim if max_dim is not None else min(n, max(20 * p, 200))
     X0 = rng.standard_normal((n, block))
 
@@ -421,9 +430,16 @@ def iterative_in(T: Any, k: int, opts: SpectrumOptions, pool: ThreadPoolExecutor
     info["attempts"] = attempts_log
     info["tolerance_abs"] = tol_abs
     info["check"] = cert
+    return _triplets(Tc, right, theta, Y[:, :k], certified, cert, info)
+
+
+def _triplets(Tc: sp.csr_array, right: bool, theta: NDArray, Q: NDArray, certified: bool,
+              cert: dict[str, Any], info: dict[str, Any]) -> Iterated:
+    r"""The top-k triplets from the k Ritz vectors Q of the Gram side, with the certified
+    per-value bound :math:`\|R\|_2/(\sigma_i + \sqrt{\theta_i - \|R\|_2})`."""
+    k = Q.shape[1]
     s = np.sqrt(np.clip(theta[:k], 0.0, None))
     safe = np.where(s > 0, s, 1.0)
-    Q = Y[:, :k]
     if right:
         V, U = Q, Tc @ Q
         U /= safe
@@ -435,3 +451,28 @@ def iterative_in(T: Any, k: int, opts: SpectrumOptions, pool: ThreadPoolExecutor
         lo = np.sqrt(np.clip(theta[:k] - r2, 0.0, None))
         info["sigma_error_bound"] = (r2 / np.maximum(s + lo, 1e-300)).tolist()
     return Iterated(s, U, V, certified, info)
+
+
+def _localized(Tc: sp.csr_array, right: bool, G: sp.csr_array, k: int, p: int,
+               tol_abs: float, bound: tuple[float, dict[str, float]], threads: int,
+               info: dict[str, Any]) -> Iterated | None:
+    """The localized Rayleigh-Ritz path (:mod:`._localized`), certified by the inertia
+    count on the whole G; None (and ``info["localized"]`` saying why) when it does not
+    apply, does not converge or is not proved: the block Krylov then runs as usual."""
+    t0 = time.perf_counter()
+    upper, binfo = bound
+    lr, linfo = local_ritz(G, k, p + 1, tol_abs, binfo.get("lanczos", upper), upper)
+    info["localized"] = linfo
+    if lr is None:
+        return None
+    pc = choose_p(lr.theta, lr.rn, k, tol_abs, lambda a, b: (a - b) / max(a, 1e-300))
+    cert = certify_top_inertia(G, lr.theta, lr.Y, pc, threads, lr.GY)
+    linfo.update(region=int(lr.region.size), proved=bool(cert.get("proved")),
+                 seconds=time.perf_counter() - t0)
+    if not cert.get("proved"):
+        linfo["check"] = cert
+        return None
+    info.update(lambda_max_bound=binfo, attempts=[dict(
+        engine="localized", region=int(lr.region.size), seconds=time.perf_counter() - t0,
+        converged=True, proved=True)], tolerance_abs=tol_abs, check=cert)
+    return _triplets(Tc, right, lr.theta, lr.full(G.shape[0], k), True, cert, info)

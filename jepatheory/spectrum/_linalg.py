@@ -34,8 +34,12 @@ def gram_cost(T: sp.csr_array) -> int:
 
 
 def norm_upper(G: sp.csr_array) -> float:
-    r""":math:`\lambda_{\max}(G) \le \|G\|_\infty` (max absolute row sum), a rigorous bound."""
-    return float(np.max(np.add.reduceat(np.abs(G.data), G.indptr[:-1]))) if G.nnz else 0.0
+    r""":math:`\lambda_{\max}(G) \le \|G\|_\infty` (max absolute row sum), a rigorous bound.
+    Empty rows (a state no transition of the block reaches) count as 0."""
+    if not G.nnz:
+        return 0.0
+    absG = sp.csr_array((np.abs(G.data), G.indices, G.indptr), shape=G.shape)
+    return float((absG @ np.ones(G.shape[1])).max())
 
 
 def column_norms_of_difference(A: NDArray, B: NDArray, d: NDArray,

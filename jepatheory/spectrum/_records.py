@@ -56,6 +56,7 @@ class SpectrumOptions:
     threads: int | None = None
     factorization: str = "auto"
     certificate: str = "auto"
+    localize: bool = True
 
     def kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`top_singular` (``method`` included)."""
