@@ -578,6 +578,7 @@ def test_cli_spectrum_per_action_keys(capsys):
     own = json.loads(_run(capsys, *grid, "--no-symmetry")[1])["per_action"]
     assert [r["symmetry_of"] for r in reuse] == [None, 0, 0, 0]
     assert [r["symmetry_of"] for r in own] == [None] * 4
+    assert all("localized_region" in r for r in reuse)
     for x, y in zip(reuse, own):
         assert np.allclose(x["singular_values"], y["singular_values"], atol=1e-12)
         assert np.allclose(x["tail"], y["tail"], atol=1e-10)
@@ -732,9 +733,12 @@ def test_prove_lists_p1_to_p6_with_statuses(capsys):
 
 @pytest.mark.slow
 def test_bench_paper_quick(capsys):
-    code = main(["bench", "paper", "--quick", "--json"])
+    code = main(["bench", "paper", "--quick", "--json", "--without-localization"])
     out, err = capsys.readouterr()
     assert code == 0, err
     d = json.loads(out)
     assert d["per_action_certified"] and d["stacked_certified"]
+    assert len(d["per_action_localized_region"]) == 4
+    assert d["per_action_without_localization_max_diff"] <= 1e-9
+    assert d["per_action_without_localization_over_stacked"] > 0
     assert d["per_action_over_stacked"] > 0 and d["paper_over_bound"] > 0
