@@ -79,6 +79,12 @@ def _instance(seed: int, N: int, m: int, uncovered: bool = False) -> CoOccurrenc
         return CoOccurrence(mdp, nu)
 
 
+def _instance_k(seed: int, size: tuple[int, int], k: int) -> tuple[CoOccurrence, int]:
+    """:func:`_instance` of ``size = (N, m)`` and ``k`` capped at its column count."""
+    C = _instance(seed, *size)
+    return C, min(k, C.n_right)
+
+
 seeds = st.integers(0, 2**31 - 1)
 sizes = st.tuples(st.integers(2, 7), st.integers(1, 4), st.booleans())
 
@@ -252,9 +258,7 @@ def test_action_without_data_is_named():
 @given(seed=seeds, size=st.tuples(st.integers(3, 7), st.integers(1, 3)),
        k=st.integers(1, 3))
 def test_p2_bracket_is_verified(seed, size, k):
-    N, m = size
-    C = _instance(seed, N, m)
-    k = min(k, C.n_right)
+    C, k = _instance_k(seed, size, k)
     w = worst_action(C, k)
     assert w.lower <= w.upper + 1e-9
     assert w.tail_max <= w.lower + 1e-12 and (w.tail_T or 0) <= w.lower + 1e-12
@@ -285,9 +289,7 @@ def test_p2_single_action_is_eckart_young():
 @given(seed=seeds, size=st.tuples(st.integers(3, 7), st.integers(2, 4)),
        k=st.integers(1, 3))
 def test_p2_local_search_never_worse_and_stays_above_lower(seed, size, k):
-    N, m = size
-    C = _instance(seed, N, m)
-    k = min(k, C.n_right)
+    C, k = _instance_k(seed, size, k)
     w0 = worst_action(C, k, refine_steps=0)
     w = worst_action(C, k)
     assert w.upper <= w0.upper + 1e-12
