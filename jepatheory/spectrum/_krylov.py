@@ -295,6 +295,11 @@ def block_krylov(apply: Operator, gmul: Operator, X0: NDArray, p: int,
         dim += w
 
 
+def relative_gap(a: float, b: float) -> float:
+    """Gap between consecutive eigenvalues a >= b of G, relative to a (no shift)."""
+    return (a - b) / max(a, 1e-300)
+
+
 def choose_p(theta: NDArray, rn: NDArray, k: int, tol_abs: float,
               gap_of: Callable[[float, float], float]) -> int:
     """Deflation size p >= k: among the converged leading Ritz pairs, the index with the
@@ -364,8 +369,7 @@ def iterative_in(T: Any, k: int, opts: SpectrumOptions, pool: ThreadPoolExecutor
 
         to_op = to_lambda
 
-        def gap_of(a: float, b: float) -> float:
-            return (a - b) / max(a, 1e-300)
+        gap_of = relative_gap
 
         gap_min = 1e-4
         shift = None
@@ -465,7 +469,7 @@ def _localized(Tc: sp.csr_array, right: bool, G: sp.csr_array, k: int, p: int,
     info["localized"] = linfo
     if lr is None:
         return None
-    pc = choose_p(lr.theta, lr.rn, k, tol_abs, lambda a, b: (a - b) / max(a, 1e-300))
+    pc = choose_p(lr.theta, lr.rn, k, tol_abs, relative_gap)
     cert = certify_top_inertia(G, lr.theta, lr.Y, pc, threads, lr.GY)
     linfo.update(region=int(lr.region.size), proved=bool(cert.get("proved")),
                  seconds=time.perf_counter() - t0)
